@@ -1,0 +1,1 @@
+//! libpcap live capture and pcap/pcapng replay: the only code that needs privileges.

@@ -1,0 +1,1 @@
+//! Correlation of observations into tracker contacts, e-mail opens and address leaks.

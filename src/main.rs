@@ -1,0 +1,2 @@
+//! The `pixelwatch` binary: parse the command line, run, map errors to exit codes.
+fn main() {}
