@@ -5,10 +5,13 @@
 #![deny(unsafe_code)]
 
 pub mod capture;
+pub mod cli;
+pub mod commands;
 pub mod correlate;
 pub mod decode;
 pub mod extract;
 pub mod flow;
 pub mod model;
+pub mod pipeline;
 pub mod sink;
 pub mod trackers;

@@ -1,2 +1,108 @@
-//! The `pixelwatch` binary: parse the command line, run, map errors to exit codes.
-fn main() {}
+//! The `pixelwatch` binary: parse the command line, start the background runtime (the /metrics
+//! server and signal handling), run the command, map errors to exit codes.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Parser;
+use pixelwatch::cli::{Cli, Command};
+use pixelwatch::commands::{self, Background, Failure};
+use pixelwatch::sink::metrics::Metrics;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => commands::replay::run(args, &TokioBackground),
+        Command::Live(args) => commands::live::run(args, &TokioBackground),
+        Command::Check(args) => commands::info::check(args),
+        Command::Lists(args) => commands::info::lists(args),
+        Command::Interfaces => commands::info::interfaces(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("pixelwatch: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("pixelwatch: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Signal handling and the /metrics server on a tokio runtime in a thread of their own.
+struct TokioBackground;
+
+impl Background for TokioBackground {
+    fn start(&self, listen: Option<SocketAddr>, metrics: Arc<Metrics>) -> Result<commands::Running, Failure> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("pixelwatch-http")
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+        let listener = match listen {
+            Some(addr) => Some(
+                runtime
+                    .block_on(tokio::net::TcpListener::bind(addr))
+                    .map_err(|e| Failure::Usage(format!("--listen {addr}: cannot listen: {e}")))?,
+            ),
+            None => None,
+        };
+        let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("pixelwatch-bg".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let signals = async {
+                        wait_for_signal().await;
+                        flag.store(true, Ordering::SeqCst);
+                    };
+                    let mut done = done_rx.clone();
+                    let finished = async move {
+                        let _ = done.wait_for(|d| *d).await;
+                    };
+                    let server = async {
+                        if let Some(listener) = listener {
+                            let mut done = done_rx.clone();
+                            pixelwatch::sink::server::serve(listener, metrics, async move {
+                                let _ = done.wait_for(|d| *d).await;
+                            })
+                            .await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = finished => {}
+                        _ = async { tokio::join!(signals, server) } => {}
+                    }
+                });
+            })
+            .map_err(|e| Failure::Runtime(format!("cannot start a thread: {e}")))?;
+        Ok(commands::Running::new(
+            stop,
+            bound,
+            Box::new(move || {
+                let _ = done_tx.send(true);
+                let _ = thread.join();
+            }),
+        ))
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -49,13 +49,8 @@ impl Ts {
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        let _ = write!(
-            out,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        );
+        let _ =
+            write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod / 60) % 60, sod % 60);
     }
 }
 
@@ -137,7 +132,7 @@ pub enum ObservationKind {
     /// One per question of every DNS message, queries and responses (RFC 1035 §4.1.2).
     DnsQuery { name: String, qtype: u16, qr: bool, id: u16 },
     /// One per A, AAAA or CNAME record of the answer section; `qname` is the message's first question.
-    DnsAnswer { name: String, data: AnswerData, ttl: u32, qname: Option<String> },
+    DnsAnswer { name: String, data: AnswerData, ttl: u32, qname: Option<String>, id: u16 },
     /// server_name of a TLS ClientHello over TCP (RFC 6066 §3); `ech` when extension 0xfe0d is present.
     TlsSni { name: String, ech: bool },
     /// server_name of the ClientHello inside QUIC Initial packets.

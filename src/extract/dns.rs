@@ -38,3 +38,9 @@ pub fn parse_message(payload: &[u8]) -> Outcome<Message> {
     let _ = payload;
     Outcome::NotThis
 }
+
+/// Complete length-prefixed DNS-over-TCP messages at the start of `buf`, and the bytes they use.
+pub fn split_tcp_messages(buf: &[u8]) -> (Vec<&[u8]>, usize) {
+    let _ = buf;
+    (Vec::new(), 0)
+}

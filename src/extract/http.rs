@@ -31,3 +31,21 @@ pub fn parse_request_head(buf: &[u8]) -> Outcome<RequestHead<'_>> {
     let _ = buf;
     Outcome::NotThis
 }
+
+/// Host without port / IPv6 brackets, in presentation form; None when empty.
+pub fn host_name(raw_host: &[u8]) -> Option<String> {
+    let _ = raw_host;
+    None
+}
+
+/// `buf` is (a prefix of) a request method followed by SP.
+pub fn looks_like_request_start(buf: &[u8]) -> bool {
+    let _ = buf;
+    false
+}
+
+/// Total length of the complete chunked body at the start of `buf` (chunks, last chunk, trailers).
+pub fn chunked_body_len(buf: &[u8]) -> Outcome<usize> {
+    let _ = buf;
+    Outcome::NotThis
+}

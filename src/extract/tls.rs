@@ -31,3 +31,8 @@ pub fn parse_client_hello_message(msg: &[u8]) -> Outcome<ClientHello> {
     let _ = msg;
     Outcome::NotThis
 }
+
+/// The first bytes are a TLS handshake record carrying (the start of) a ClientHello.
+pub fn looks_like_client_hello(buf: &[u8]) -> bool {
+    matches!(buf, [0x16, 0x03, 0x00..=0x04, _, _, 0x01, ..])
+}

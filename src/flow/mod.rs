@@ -1,2 +1,163 @@
-//! Flows: bounded flow table, per-direction TCP reassembly of the first bytes, DNS-over-TCP
-//! framing, and the per-client IP→name cache learned from DNS answers.
+//! Flows: the bounded table of TCP stream directions, their reassembly, and dispatch of UDP
+//! datagrams and stream bytes to the extractors. Output: [`Observation`]s in packet order.
+
+pub mod names;
+pub mod table;
+pub mod tcp;
+
+use std::net::IpAddr;
+
+use crate::decode::{L4, Segment};
+use crate::extract::{Outcome, dns};
+use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts};
+use table::BoundedMap;
+use tcp::{App, Emit, Stream};
+
+/// UDP/TCP ports read as DNS: DNS, mDNS (RFC 6762), LLMNR (RFC 4795).
+pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+
+pub fn is_dns_port(port: u16) -> bool {
+    DNS_PORTS.contains(&port)
+}
+
+/// Bounds of the flow table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// TCP stream directions tracked at once.
+    pub max_streams: usize,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits { max_streams: 65_536 }
+    }
+}
+
+/// Counters of the flow layer, exported by the sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowStats {
+    pub streams: usize,
+    pub evicted_timeout: u64,
+    pub evicted_capacity: u64,
+    pub dns_malformed: u64,
+}
+
+/// One direction of a TCP connection, as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct StreamKey {
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+}
+
+/// See the module documentation.
+pub struct FlowTracker {
+    streams: BoundedMap<StreamKey, Stream>,
+    kinds: Vec<ObservationKind>,
+    dns_malformed: u64,
+}
+
+impl FlowTracker {
+    pub fn new(limits: FlowLimits) -> FlowTracker {
+        FlowTracker {
+            streams: BoundedMap::new(limits.max_streams, tcp::SYN_TIMEOUT),
+            kinds: Vec::new(),
+            dns_malformed: 0,
+        }
+    }
+
+    /// Reads one decoded packet captured at `ts`; appends what it revealed to `out`.
+    pub fn handle(&mut self, ts: Ts, seg: &Segment<'_>, out: &mut Vec<Observation>) {
+        self.streams.expire(ts, |_, _| {});
+        match seg.l4 {
+            L4::Udp { sport, dport, payload } => {
+                if is_dns_port(sport) || is_dns_port(dport) {
+                    match dns::parse_message(payload) {
+                        Outcome::Found(m) => dns_observations(&m, &mut self.kinds),
+                        Outcome::Malformed => self.dns_malformed += 1,
+                        _ => {}
+                    }
+                }
+                let flow = FlowTuple { transport: Transport::Udp, src: seg.src, dst: seg.dst, sport, dport };
+                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));
+            }
+            L4::Tcp { sport, dport, seq, flags, payload, .. } => {
+                let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
+                self.tcp(ts, key, seq, flags, payload);
+                let flow = FlowTuple { transport: Transport::Tcp, src: seg.src, dst: seg.dst, sport, dport };
+                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));
+            }
+        }
+    }
+
+    fn tcp(&mut self, ts: Ts, key: StreamKey, seq: u32, flags: crate::decode::TcpFlags, payload: &[u8]) {
+        let dns = is_dns_port(key.sport) || is_dns_port(key.dport);
+        if flags.syn() {
+            // The client's SYN opens the stream we read; the server's SYN-ACK only for DNS.
+            if !flags.ack() || dns {
+                let app = if dns { App::Dns } else { App::Probe };
+                self.streams.insert(key, Stream::new(seq.wrapping_add(1), app), ts);
+            }
+            return;
+        }
+        if flags.rst() {
+            self.streams.remove(&key);
+            let reverse = StreamKey { src: key.dst, dst: key.src, sport: key.dport, dport: key.sport };
+            self.streams.remove(&reverse);
+            return;
+        }
+        let mut emit = Emit { out: &mut self.kinds };
+        match self.streams.get_mut(&key, ts) {
+            Some(stream) => stream.segment(seq, payload, &mut emit),
+            None if !payload.is_empty() => {
+                // Picked up mid-stream (no SYN seen): only where the first bytes say what follows.
+                let app = if dns {
+                    App::Dns
+                } else if crate::extract::tls::looks_like_client_hello(payload) {
+                    App::Tls
+                } else if crate::extract::http::looks_like_request_start(payload) && payload.contains(&b' ') {
+                    App::Http(Default::default())
+                } else {
+                    return;
+                };
+                let mut stream = Stream::new(seq, app);
+                stream.segment(seq, payload, &mut emit);
+                if !flags.fin() {
+                    self.streams.insert(key, stream, ts);
+                }
+                return;
+            }
+            None => return,
+        }
+        if flags.fin() {
+            self.streams.remove(&key);
+        }
+    }
+
+    pub fn stats(&self) -> FlowStats {
+        FlowStats {
+            streams: self.streams.len(),
+            evicted_timeout: self.streams.evicted_timeout,
+            evicted_capacity: self.streams.evicted_capacity,
+            dns_malformed: self.dns_malformed,
+        }
+    }
+}
+
+/// The observations of one DNS message: every question, then every A/AAAA/CNAME answer.
+pub fn dns_observations(m: &dns::Message, out: &mut Vec<ObservationKind>) {
+    for q in &m.questions {
+        out.push(ObservationKind::DnsQuery { name: q.name.clone(), qtype: q.qtype, qr: m.response, id: m.id });
+    }
+    let qname = m.questions.first().map(|q| q.name.clone());
+    for a in &m.answers {
+        out.push(ObservationKind::DnsAnswer {
+            name: a.name.clone(),
+            data: a.data.clone(),
+            ttl: a.ttl,
+            qname: qname.clone(),
+            id: m.id,
+        });
+    }
+}

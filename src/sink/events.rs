@@ -1,1 +1,196 @@
-//! TODO
+//! The JSON Lines event log: one object per observation or derived event, in capture order.
+//!
+//! Observation objects have exactly the shapes of the test corpus (`kind`, `ts`, the flow of the
+//! packet that carried them, then the kind's members), so the corpus scorer reads them directly.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::model::{AnswerData, Contact, FlowTuple, Observation, ObservationKind, Ts};
+
+/// Where and what to log.
+pub struct EventWriter {
+    out: Box<dyn Write + Send>,
+    /// Every observation (`--events-all`), not only those touching a tracker or a context host.
+    pub all: bool,
+    line: String,
+    pub written: u64,
+}
+
+impl EventWriter {
+    pub fn new(out: Box<dyn Write + Send>, all: bool) -> EventWriter {
+        EventWriter { out, all, line: String::with_capacity(512), written: 0 }
+    }
+
+    /// Logs `obs` if `--events-all` or `relevant`.
+    pub fn observation(&mut self, obs: &Observation, relevant: bool) -> io::Result<()> {
+        if !(self.all || relevant) {
+            return Ok(());
+        }
+        self.line.clear();
+        format_observation(&mut self.line, obs);
+        self.emit()
+    }
+
+    pub fn contact(&mut self, c: &Contact) -> io::Result<()> {
+        self.line.clear();
+        format_contact(&mut self.line, c);
+        self.emit()
+    }
+
+    fn emit(&mut self) -> io::Result<()> {
+        self.line.push('\n');
+        self.written += 1;
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `"kind":…,"ts":…,"transport":…,"src":…,"dst":…,"sport":…,"dport":…` (no braces).
+fn head(s: &mut String, kind: &str, ts: Ts, flow: &FlowTuple) {
+    s.push_str("{\"kind\":\"");
+    s.push_str(kind);
+    s.push_str("\",\"ts\":\"");
+    ts.write_rfc3339(s);
+    let _ = write!(
+        s,
+        "\",\"transport\":\"{}\",\"src\":\"{}\",\"dst\":\"{}\",\"sport\":{},\"dport\":{}",
+        flow.transport.as_str(),
+        flow.src,
+        flow.dst,
+        flow.sport,
+        flow.dport
+    );
+}
+
+fn field_str(s: &mut String, key: &str, value: &str) {
+    s.push_str(",\"");
+    s.push_str(key);
+    s.push_str("\":");
+    json_str(s, value);
+}
+
+/// `proto` of DNS observations, as in the corpus: by port.
+pub fn dns_proto(flow: &FlowTuple) -> &'static str {
+    let has = |p: u16| flow.sport == p || flow.dport == p;
+    if has(5353) {
+        "mdns"
+    } else if has(5355) {
+        "llmnr"
+    } else {
+        "dns"
+    }
+}
+
+pub fn format_observation(s: &mut String, obs: &Observation) {
+    head(s, obs.kind.kind_str(), obs.ts, &obs.flow);
+    match &obs.kind {
+        ObservationKind::DnsQuery { name, qtype, qr, .. } => {
+            field_str(s, "name", name);
+            let _ = write!(s, ",\"qtype\":{qtype},\"qr\":{}", u8::from(*qr));
+            field_str(s, "proto", dns_proto(&obs.flow));
+        }
+        ObservationKind::DnsAnswer { name, data, ttl, qname, .. } => {
+            field_str(s, "name", name);
+            field_str(s, "type", data.type_str());
+            match data {
+                AnswerData::A(a) => field_str(s, "addr", &a.to_string()),
+                AnswerData::Aaaa(a) => field_str(s, "addr", &a.to_string()),
+                AnswerData::Cname(c) => field_str(s, "cname", c),
+            }
+            let _ = write!(s, ",\"ttl\":{ttl}");
+            if let Some(q) = qname {
+                field_str(s, "qname", q);
+            }
+            field_str(s, "proto", dns_proto(&obs.flow));
+        }
+        ObservationKind::TlsSni { name, ech } => {
+            field_str(s, "name", name);
+            let _ = write!(s, ",\"ech\":{ech}");
+        }
+        ObservationKind::QuicSni { name, version, ech } => {
+            field_str(s, "name", name);
+            field_str(s, "version", &format!("0x{version:08x}"));
+            let _ = write!(s, ",\"ech\":{ech}");
+        }
+        ObservationKind::HttpHost { name, path, method } => {
+            field_str(s, "name", name);
+            field_str(s, "path", path);
+            field_str(s, "method", method);
+        }
+    }
+    s.push('}');
+}
+
+pub fn format_contact(s: &mut String, c: &Contact) {
+    head(s, "tracker_contact", c.ts, &c.flow);
+    field_str(s, "client", &c.client.to_string());
+    field_str(s, "name", &c.name);
+    field_str(s, "matched", &c.matched);
+    field_str(s, "tracker", &c.tracker);
+    field_str(s, "company", &c.company);
+    field_str(s, "category", c.category.as_str());
+    field_str(s, "via", c.via.as_str());
+    let _ = write!(s, ",\"cloaked\":{}}}", c.cloaked);
+}
+
+/// Appends `v` as a JSON string (RFC 8259 §7): quotes, backslashes and control characters escaped.
+pub fn json_str(s: &mut String, v: &str) {
+    s.push('"');
+    for ch in v.chars() {
+        match ch {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(s, "\\u{:04x}", c as u32);
+            }
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Transport;
+
+    #[test]
+    fn observation_shape_matches_the_corpus() {
+        let obs = Observation {
+            ts: Ts(1_795_812_273_000_001),
+            flow: FlowTuple {
+                transport: Transport::Udp,
+                src: "10.0.0.2".parse().unwrap(),
+                dst: "10.0.0.1".parse().unwrap(),
+                sport: 40000,
+                dport: 53,
+            },
+            kind: ObservationKind::DnsQuery { name: "www.google-analytics.com".into(), qtype: 1, qr: false, id: 7 },
+        };
+        let mut s = String::new();
+        format_observation(&mut s, &obs);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["kind"], "dns_query");
+        assert_eq!(v["ts"], "2026-11-27T20:44:33.000001Z");
+        assert_eq!(v["name"], "www.google-analytics.com");
+        assert_eq!(v["qr"], 0);
+        assert_eq!(v["sport"], 40000);
+        assert_eq!(v["proto"], "dns");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut s = String::new();
+        json_str(&mut s, "a\"b\\c\n\u{1}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+        let back: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, "a\"b\\c\n\u{1}é");
+    }
+}

@@ -3,5 +3,6 @@
 
 pub mod events;
 pub mod metrics;
+pub mod progress;
 pub mod server;
 pub mod summary;

@@ -1,1 +1,219 @@
-//! TODO
+//! The end-of-run summary of `replay`: totals, tracker contacts per entry and channel, decode
+//! errors — as text for people or JSON for scripts (`--summary text|json|none`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::decode::Layer;
+use crate::model::{Category, Contact, ObservationKind, Ts, Via};
+use crate::sink::metrics::OBSERVATION_KINDS;
+
+/// Contact counts of one tracker entry, per channel (`Via::ALL` order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactRow {
+    pub via: [u64; 5],
+    pub cloaked: u64,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub files: Vec<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_ts: Option<Ts>,
+    pub last_ts: Option<Ts>,
+    pub observations: [u64; 5],
+    pub contacts: BTreeMap<(Arc<str>, Arc<str>, Category), ContactRow>,
+    pub decode_errors: BTreeMap<&'static str, u64>,
+    pub elapsed_seconds: f64,
+    /// Files that stopped early, with the reason.
+    pub errors: Vec<String>,
+}
+
+fn via_index(via: Via) -> usize {
+    Via::ALL.iter().position(|v| *v == via).unwrap_or(0)
+}
+
+impl Summary {
+    pub fn packet(&mut self, ts: Ts, wire_len: u32) {
+        self.packets += 1;
+        self.bytes += u64::from(wire_len);
+        if self.first_ts.is_none_or(|f| ts < f) {
+            self.first_ts = Some(ts);
+        }
+        if self.last_ts.is_none_or(|l| ts > l) {
+            self.last_ts = Some(ts);
+        }
+    }
+
+    pub fn observation(&mut self, kind: &ObservationKind) {
+        let i = OBSERVATION_KINDS.iter().position(|k| *k == kind.kind_str()).unwrap_or(0);
+        if let Some(n) = self.observations.get_mut(i) {
+            *n += 1;
+        }
+    }
+
+    pub fn contact(&mut self, c: &Contact) {
+        let row = self.contacts.entry((c.tracker.clone(), c.company.clone(), c.category)).or_default();
+        if let Some(n) = row.via.get_mut(via_index(c.via)) {
+            *n += 1;
+        }
+        row.cloaked += u64::from(c.cloaked);
+    }
+
+    pub fn decode_error(&mut self, layer: Layer) {
+        *self.decode_errors.entry(layer.as_str()).or_default() += 1;
+    }
+
+    pub fn total_contacts(&self) -> u64 {
+        self.contacts.values().map(|r| r.via.iter().sum::<u64>()).sum()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let observations: serde_json::Map<String, Value> =
+            OBSERVATION_KINDS.iter().zip(self.observations).map(|(k, n)| ((*k).to_owned(), json!(n))).collect();
+        let contacts: Vec<Value> = self
+            .contacts
+            .iter()
+            .map(|((tracker, company, category), row)| {
+                let via: serde_json::Map<String, Value> =
+                    Via::ALL.iter().zip(row.via).map(|(v, n)| (v.as_str().to_owned(), json!(n))).collect();
+                json!({"tracker": &**tracker, "company": &**company, "category": category.as_str(),
+                       "via": via, "cloaked": row.cloaked, "total": row.via.iter().sum::<u64>()})
+            })
+            .collect();
+        json!({
+            "files": self.files,
+            "packets": self.packets,
+            "bytes": self.bytes,
+            "first_ts": self.first_ts.map(Ts::rfc3339),
+            "last_ts": self.last_ts.map(Ts::rfc3339),
+            "observations": observations,
+            "tracker_contacts": contacts,
+            "email_opens": [],
+            "address_leaks": [],
+            "decode_errors": self.decode_errors,
+            "errors": self.errors,
+            "elapsed_seconds": (self.elapsed_seconds * 1e6).round() / 1e6,
+        })
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let span = match (self.first_ts, self.last_ts) {
+            (Some(a), Some(b)) => format!(
+                ", capture time {} → {} ({})",
+                a.rfc3339(),
+                b.rfc3339(),
+                duration(b.since(a) / Ts::MICROS_PER_SEC)
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{} packets, {} in {} file{}{span}; read in {:.2} s",
+            thousands(self.packets),
+            human_bytes(self.bytes),
+            self.files.len(),
+            if self.files.len() == 1 { "" } else { "s" },
+            self.elapsed_seconds
+        );
+        let [q, a, t, qu, h] = self.observations;
+        let _ = writeln!(
+            s,
+            "observed: {} DNS questions, {} DNS answers, {} TLS SNI, {} QUIC SNI, {} HTTP requests",
+            thousands(q),
+            thousands(a),
+            thousands(t),
+            thousands(qu),
+            thousands(h)
+        );
+        let total = self.total_contacts();
+        if total == 0 {
+            let _ = writeln!(s, "tracker contacts: none");
+        } else {
+            let companies: std::collections::BTreeSet<&str> = self.contacts.keys().map(|(_, c, _)| &**c).collect();
+            let _ = writeln!(
+                s,
+                "tracker contacts: {} with {} compan{}",
+                thousands(total),
+                companies.len(),
+                if companies.len() == 1 { "y" } else { "ies" }
+            );
+            let mut rows: Vec<_> = self.contacts.iter().collect();
+            rows.sort_by(|a, b| b.1.via.iter().sum::<u64>().cmp(&a.1.via.iter().sum::<u64>()).then(a.0.cmp(b.0)));
+            let w_company = rows.iter().map(|r| r.0.1.len()).max().unwrap_or(7).max(7);
+            let w_tracker = rows.iter().map(|r| r.0.0.len()).max().unwrap_or(7).max(7);
+            let _ = writeln!(
+                s,
+                "  {:<w_company$}  {:<w_tracker$}  {:<12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>7}",
+                "COMPANY", "TRACKER", "CATEGORY", "DNS", "TLS", "QUIC", "HTTP", "IP", "CLOAKED"
+            );
+            for ((tracker, company, category), row) in rows {
+                let [d, t, q, h, i] = row.via;
+                let _ = writeln!(
+                    s,
+                    "  {:<w_company$}  {:<w_tracker$}  {:<12} {d:>5} {t:>5} {q:>5} {h:>5} {i:>5} {:>7}",
+                    company,
+                    tracker,
+                    category.as_str(),
+                    row.cloaked
+                );
+            }
+        }
+        if !self.decode_errors.is_empty() {
+            let parts: Vec<String> = self.decode_errors.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect();
+            let _ = writeln!(s, "skipped packets (decode errors): {}", parts.join(", "));
+        }
+        for e in &self.errors {
+            let _ = writeln!(s, "stopped early: {e}");
+        }
+        s
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit.min(4)]) }
+}
+
+fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formatting() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(duration(3723), "01:02:03");
+    }
+}

@@ -66,3 +66,14 @@ impl TrackerDb {
         &self.entries
     }
 }
+
+/// Error loading a list (provisional).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ListError(pub String);
+
+/// Loads the embedded list (when `with_default`) and the user's list files (provisional).
+pub fn load(with_default: bool, specs: &[String]) -> Result<TrackerDb, ListError> {
+    let _ = (with_default, specs);
+    Ok(TrackerDb::empty())
+}

@@ -1,0 +1,171 @@
+//! Command-line flags (clap). Parsing only: `main` turns them into a running configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default address of the /metrics server: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9733";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pixelwatch",
+    version,
+    about = "Makes e-mail spy pixels and other tracking requests visible from the network.",
+    long_about = "pixelwatch reads network traffic — live from an interface, or from pcap/pcapng captures — and \
+shows which tracker hosts your devices contact: it reads DNS questions and answers, TLS ClientHello \
+SNI and plain-HTTP requests, matches the names against a curated list of e-mail trackers, analytics \
+and ad companies (embedded) and your own lists, and exports counters as Prometheus metrics and events \
+as JSON Lines.",
+    after_help = "Examples:\n  \
+pixelwatch replay captures/mail-open-gateway.pcap            what trackers did this capture contact?\n  \
+pixelwatch replay --events - --summary none trace.pcapng     the tracker events as JSON Lines\n  \
+sudo pixelwatch live -i eth0 --events /var/log/pixelwatch.jsonl   watch a gateway interface\n  \
+pixelwatch check www.google-analytics.com notweborama.fr     which list entry matches a name\n\n\
+Exit status: 0 success, 1 runtime failure (unreadable capture, no permission), 2 usage or configuration error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay pcap/pcapng captures as fast as possible and print a summary.
+    #[command(
+        long_about = "Replay pcap or pcapng captures (several files are read in order; `-` reads standard input) as \
+fast as possible. Prints a summary of tracker contacts at the end. Capture time drives everything: replaying \
+a capture twice gives the same events.",
+        after_help = "Examples:\n  \
+pixelwatch replay captures/mail-open-gateway.pcap\n  \
+pixelwatch replay --summary json --metrics-out /var/lib/node_exporter/pixelwatch.prom day1.pcap day2.pcap\n  \
+tcpdump -r big.pcap -w - 'port 53' | pixelwatch replay -\n  \
+pixelwatch replay --listen 127.0.0.1:9733 --hold trace.pcapng   keep serving /metrics after the end"
+    )]
+    Replay(ReplayArgs),
+    /// Capture live from a network interface (libpcap) until SIGINT/SIGTERM.
+    #[command(
+        long_about = "Capture live from a network interface through libpcap and serve Prometheus metrics until \
+SIGINT or SIGTERM; then flush the event log and exit 0. Needs root, or the capabilities \
+cap_net_raw,cap_net_admin (sudo setcap cap_net_raw,cap_net_admin+ep $(command -v pixelwatch)).",
+        after_help = "Examples:\n  \
+sudo pixelwatch live -i eth0 --user nobody\n  \
+sudo pixelwatch live -i br-lan -f 'not port 22' --listen 0.0.0.0:9733 --events /var/log/pixelwatch.jsonl"
+    )]
+    Live(LiveArgs),
+    /// Show which list entry matches each name.
+    Check(CheckArgs),
+    /// Show the loaded tracker lists: entries, and skipped lines with the reason.
+    Lists(ListsArgs),
+    /// List the capture devices libpcap can open.
+    Interfaces,
+}
+
+/// Tracker list options, shared by every command that matches names.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Load a tracker list (repeatable). Format detected from the content — pixelwatch TSV, hosts file,
+    /// adblock `||host^` rules, one domain per line — or forced with a prefix: tsv:FILE, hosts:FILE,
+    /// adblock:FILE, domains:FILE. Later lists override earlier ones for the same suffix.
+    #[arg(long = "list", value_name = "FILE")]
+    pub lists: Vec<String>,
+    /// Do not load the embedded default list.
+    #[arg(long)]
+    pub no_default_list: bool,
+}
+
+/// Event log options.
+#[derive(Debug, Clone, Args)]
+pub struct EventArgs {
+    /// Write events as JSON Lines to FILE (`-` for standard output): tracker contacts and the
+    /// observations that touch a tracker or a mail host.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<String>,
+    /// Log every observation (every DNS question and answer, SNI and HTTP request), not only
+    /// those that touch a tracker or a mail host.
+    #[arg(long, requires = "events")]
+    pub events_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// pcap or pcapng files, read in order; `-` reads standard input.
+    #[arg(value_name = "CAPTURE", required = true)]
+    pub captures: Vec<String>,
+    /// Summary printed at the end (to standard output, or standard error when events go to standard output).
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub summary: SummaryFormat,
+    /// Write the final metrics to FILE in the Prometheus text format (replaced atomically, as
+    /// node_exporter's textfile collector expects).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_out: Option<PathBuf>,
+    /// Serve /metrics on ADDR while replaying.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// With --listen: keep serving /metrics after the end of the replay, until SIGINT/SIGTERM.
+    #[arg(long, requires = "listen")]
+    pub hold: bool,
+    /// Never show the progress bar (it is shown only when standard error is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub lists: ListArgs,
+    #[command(flatten)]
+    pub events: EventArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (default: libpcap's default device; `any` for all, see `pixelwatch interfaces`).
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// BPF capture filter, e.g. 'not port 22' (pcap-filter(7)).
+    #[arg(short, long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Serve /metrics on ADDR. Keep it on loopback unless the network is trusted.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Bytes captured per packet. The default keeps whole packets (also GRO/TSO-merged ones), so
+    /// streams can be reassembled; lower it only to save CPU on a busy link.
+    #[arg(long, value_name = "BYTES", default_value_t = 65_535, value_parser = clap::value_parser!(i32).range(256..=262_144))]
+    pub snaplen: i32,
+    /// Kernel ring buffer size in MiB (TPACKET_V3); raise it if pixelwatch_capture_dropped_packets_total grows.
+    #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(i32).range(1..=2048))]
+    pub buffer_size: i32,
+    /// Do not put the interface in promiscuous mode (a laptop watching only its own traffic).
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Drop privileges to USER once the capture is open.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub lists: ListArgs,
+    #[command(flatten)]
+    pub events: EventArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// One JSON object per line: {"name", "tracker", "company", "category", "list"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Host names to look up.
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub lists: ListArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListsArgs {
+    #[command(flatten)]
+    pub lists: ListArgs,
+}

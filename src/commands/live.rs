@@ -1,0 +1,73 @@
+//! `pixelwatch live`: libpcap on a dedicated capture thread → pipeline, until SIGINT/SIGTERM.
+
+use std::sync::Arc;
+
+use crate::capture::{self, CaptureError, LiveOptions};
+use crate::cli::LiveArgs;
+use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
+use crate::pipeline::{Limits, Pipeline};
+
+pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
+    let db = Arc::new(load_trackers(&args.lists)?);
+    let metrics = new_metrics(&db);
+    let events = open_events(&args.events)?;
+    let opts = LiveOptions {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        snaplen: args.snaplen,
+        buffer_bytes: args.buffer_size.saturating_mul(1 << 20),
+        timeout_ms: 100,
+        promisc: !args.no_promisc,
+    };
+    let mut cap = capture::open_live(&opts).map_err(|e| match e {
+        CaptureError::Filter { .. } => Failure::Usage(e.to_string()),
+        _ => Failure::Runtime(e.to_string()),
+    })?;
+    // Bind the metrics port before dropping privileges (it may be below 1024).
+    let running = background.start(Some(args.listen), metrics.clone())?;
+    if let Some(user) = &args.user {
+        capture::drop_privileges(user).map_err(|e| Failure::Runtime(format!("--user {user}: {e}")))?;
+    }
+    eprintln!(
+        "pixelwatch: capturing on {} (link type {}); metrics on http://{}/metrics; stop with Ctrl-C or SIGTERM",
+        cap.interface(),
+        cap.linktype(),
+        running.listening.map_or_else(|| args.listen.to_string(), |a| a.to_string())
+    );
+    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
+    let stop = running.stop_flag();
+    let cap = &mut cap;
+    let result = std::thread::scope(|scope| {
+        let capture_thread =
+            std::thread::Builder::new().name("pixelwatch-capture".into()).spawn_scoped(scope, move || {
+                let pipeline = std::cell::RefCell::new(pipeline);
+                let mut warned = false;
+                let result = cap.run(
+                    stop,
+                    &mut |p| {
+                        if let Err(e) = pipeline.borrow_mut().packet(p.ts, p.linktype, p.data, p.orig_len)
+                            && !warned
+                        {
+                            warned = true;
+                            eprintln!(
+                                "pixelwatch: cannot write events ({e}); events are lost from now on, metrics go on"
+                            );
+                        }
+                    },
+                    &mut |stats| {
+                        let mut pipeline = pipeline.borrow_mut();
+                        pipeline.metrics().capture_dropped(stats.dropped_kernel, stats.dropped_interface);
+                        let _ = pipeline.flush();
+                    },
+                );
+                let _ = pipeline.borrow_mut().flush();
+                result
+            });
+        match capture_thread {
+            Ok(handle) => handle.join().unwrap_or_else(|_| Err(CaptureError::Other("capture thread panicked".into()))),
+            Err(e) => Err(CaptureError::Other(format!("cannot start the capture thread: {e}"))),
+        }
+    });
+    running.shutdown();
+    result.map_err(|e| Failure::Runtime(e.to_string()))
+}

@@ -1,0 +1,135 @@
+//! `pixelwatch replay`: captures → pipeline → summary, metrics file, event log.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::capture::{self, CaptureError};
+use crate::cli::{ReplayArgs, SummaryFormat};
+use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
+use crate::pipeline::{Limits, Pipeline};
+use crate::sink::progress::Progress;
+
+pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure> {
+    for path in &args.captures {
+        if path != "-" && path.parse::<std::path::PathBuf>().is_ok_and(|p| p.to_str().is_none()) {
+            return Err(Failure::Usage(format!("{path}: capture paths must be valid UTF-8")));
+        }
+    }
+    if args.captures.iter().filter(|p| *p == "-").count() > 1 {
+        return Err(Failure::Usage("standard input (`-`) can be replayed only once".into()));
+    }
+    let db = Arc::new(load_trackers(&args.lists)?);
+    let metrics = new_metrics(&db);
+    let events = open_events(&args.events)?;
+    let events_on_stdout = args.events.events.as_deref() == Some("-");
+    let running = background.start(args.listen, metrics.clone())?;
+    if let Some(addr) = running.listening {
+        eprintln!("pixelwatch: serving metrics on http://{addr}/metrics");
+    }
+
+    let mut pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
+    let started = Instant::now();
+    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+    let mut failure: Option<Failure> = None;
+    for path in &args.captures {
+        if running.stopping() {
+            break;
+        }
+        pipeline.summary.files.push(path.clone());
+        let mut progress = Progress::new(show_progress, path);
+        let mut write_error = None;
+        let result = capture::replay(
+            path,
+            &mut |p| {
+                if write_error.is_none()
+                    && let Err(e) = pipeline.packet(p.ts, p.linktype, p.data, p.orig_len)
+                {
+                    write_error = Some(e);
+                }
+                write_error.is_none() && !running.stopping()
+            },
+            &mut |done, total| progress.update(done, total),
+        );
+        progress.finish();
+        if let Some(e) = write_error {
+            failure = Some(Failure::Runtime(format!("cannot write events: {e}")));
+            break;
+        }
+        match result {
+            Ok(_) => {}
+            Err(e @ CaptureError::Read { .. }) => {
+                let msg = e.to_string();
+                pipeline.summary.errors.push(msg.clone());
+                eprintln!("pixelwatch: {msg}; the packets before it were counted");
+                failure.get_or_insert(Failure::Runtime(format!("{} capture file(s) could not be read to the end", 1)));
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                pipeline.summary.errors.push(msg.clone());
+                eprintln!("pixelwatch: {msg}");
+                failure.get_or_insert(Failure::Runtime("a capture could not be read".into()));
+            }
+        }
+    }
+    let interrupted = running.stopping();
+    if interrupted {
+        eprintln!("pixelwatch: interrupted after {} packets; writing what was read", pipeline.summary.packets);
+    }
+    pipeline.summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    if let Err(e) = pipeline.flush() {
+        failure.get_or_insert(Failure::Runtime(format!("cannot write events: {e}")));
+    }
+    if let Some(path) = &args.metrics_out {
+        write_atomically(path, metrics.encode().as_bytes())
+            .map_err(|e| Failure::Usage(format!("--metrics-out {}: {e}", path.display())))?;
+    }
+    let summary = match args.summary {
+        SummaryFormat::Text => Some(pipeline.summary.to_text()),
+        SummaryFormat::Json => Some(format!("{:#}\n", pipeline.summary.to_json())),
+        SummaryFormat::None => None,
+    };
+    if let Some(summary) = summary {
+        let written = if events_on_stdout {
+            std::io::stderr().write_all(summary.as_bytes())
+        } else {
+            let mut out = std::io::stdout().lock();
+            out.write_all(summary.as_bytes()).and_then(|()| out.flush())
+        };
+        if let Err(e) = written
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            failure.get_or_insert(Failure::Runtime(format!("cannot write the summary: {e}")));
+        }
+    }
+    if args.hold && !interrupted {
+        if let Some(addr) = running.listening {
+            eprintln!("pixelwatch: replay done; still serving http://{addr}/metrics until SIGINT/SIGTERM");
+        }
+        running.wait_for_signal();
+    }
+    running.shutdown();
+    if interrupted && failure.is_none() {
+        return Err(Failure::Runtime("interrupted by a signal before the end of the captures".into()));
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// Writes `data` to `path` through a temporary file in the same directory and a rename, so a
+/// reader (node_exporter's textfile collector) never sees a partial file.
+pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

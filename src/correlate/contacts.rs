@@ -1,0 +1,206 @@
+//! Observations → tracker contacts: list matching, one contact per DNS lookup / flow / request,
+//! CNAME uncloaking, and the per-client address → name map used for flows with no usable name.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::flow::names::AddrNames;
+use crate::flow::table::{BoundedMap, Idle};
+use crate::model::{AnswerData, Contact, Observation, ObservationKind, Ts, Via};
+use crate::trackers::{Entry, TrackerDb};
+
+/// How long a DNS transaction is remembered to count its query and response once.
+const LOOKUP_KEEP: i64 = 30 * Ts::MICROS_PER_SEC;
+/// How long a first-party name whose CNAME chain reached a tracker stays attributed to it.
+const CLOAK_KEEP: i64 = 3600 * Ts::MICROS_PER_SEC;
+
+/// Bounds of the correlation caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactLimits {
+    pub lookups: usize,
+    pub cloaked_names: usize,
+    pub addr_names: usize,
+}
+
+impl Default for ContactLimits {
+    fn default() -> Self {
+        ContactLimits { lookups: 65_536, cloaked_names: 16_384, addr_names: 65_536 }
+    }
+}
+
+struct Counted;
+impl Idle for Counted {
+    fn idle_timeout(&self) -> i64 {
+        LOOKUP_KEEP
+    }
+}
+
+struct Cloaked {
+    entry: Entry,
+    /// The CNAME target that matched.
+    matched: Arc<str>,
+}
+impl Idle for Cloaked {
+    fn idle_timeout(&self) -> i64 {
+        CLOAK_KEEP
+    }
+}
+
+/// See the module documentation.
+pub struct Contacts {
+    /// (client, DNS id, lower-case question name) of lookups already counted.
+    lookups: BoundedMap<(IpAddr, u16, Box<str>), Counted>,
+    /// (client, lower-case first-party name) whose CNAME chain reached a tracker.
+    cloaked: BoundedMap<(IpAddr, Box<str>), Cloaked>,
+    pub addr_names: AddrNames,
+}
+
+impl Contacts {
+    pub fn new(limits: ContactLimits) -> Contacts {
+        Contacts {
+            lookups: BoundedMap::new(limits.lookups, LOOKUP_KEEP),
+            cloaked: BoundedMap::new(limits.cloaked_names, CLOAK_KEEP),
+            addr_names: AddrNames::new(limits.addr_names),
+        }
+    }
+
+    /// Reads the observations of one packet. Appends the tracker contacts they make to `contacts`
+    /// and, for each observation, whether it touches a tracker or a context host to `relevant`.
+    pub fn observe(
+        &mut self,
+        db: &TrackerDb,
+        observations: &[Observation],
+        contacts: &mut Vec<Contact>,
+        relevant: &mut Vec<bool>,
+    ) {
+        let Some(first) = observations.first() else { return };
+        let now = first.ts;
+        self.lookups.expire(now, |_, _| {});
+        self.cloaked.expire(now, |_, _| {});
+        for obs in observations {
+            self.contact(db, obs, contacts);
+        }
+        for obs in observations {
+            relevant.push(self.is_relevant(db, obs));
+        }
+    }
+
+    fn contact(&mut self, db: &TrackerDb, obs: &Observation, contacts: &mut Vec<Contact>) {
+        let flow = obs.flow;
+        let make = |name: &str, matched: &str, entry: &Entry, via: Via, cloaked: bool, client: IpAddr| Contact {
+            ts: obs.ts,
+            flow,
+            client,
+            name: name.to_owned(),
+            matched: matched.to_owned(),
+            tracker: entry.suffix.clone(),
+            company: entry.company.clone(),
+            category: entry.category,
+            via,
+            cloaked,
+        };
+        match &obs.kind {
+            ObservationKind::DnsQuery { name, qr, id, .. } => {
+                let client = if *qr { flow.dst } else { flow.src };
+                if let Some(entry) = db.lookup(name).filter(|e| e.category.is_tracker())
+                    && self.first_time(client, *id, name, obs.ts)
+                {
+                    contacts.push(make(name, name, entry, Via::Dns, false, client));
+                }
+            }
+            ObservationKind::DnsAnswer { name, data, ttl, qname, id } => {
+                let client = flow.dst;
+                let qname = qname.as_deref().unwrap_or(name);
+                match data {
+                    AnswerData::Cname(target) => {
+                        let Some(entry) = db.lookup(target).filter(|e| e.category.is_tracker()) else { return };
+                        if db.lookup(qname).is_some_and(|e| e.category.is_tracker()) {
+                            return; // the name itself is a tracker: counted by its question
+                        }
+                        let key = (client, lower(qname));
+                        if self.cloaked.peek(&key).is_none() {
+                            let cloak = Cloaked { entry: entry.clone(), matched: Arc::from(target.as_str()) };
+                            self.cloaked.insert(key, cloak, obs.ts);
+                        }
+                        if self.first_time(client, *id, qname, obs.ts) {
+                            contacts.push(make(qname, target, entry, Via::Dns, true, client));
+                        }
+                    }
+                    AnswerData::A(a) => self.learn(client, IpAddr::V4(*a), qname, *ttl, obs.ts),
+                    AnswerData::Aaaa(a) => self.learn(client, IpAddr::V6(*a), qname, *ttl, obs.ts),
+                }
+            }
+            ObservationKind::TlsSni { name, .. } => self.flow_contact(db, obs, name, Via::Tls, contacts),
+            ObservationKind::QuicSni { name, .. } => self.flow_contact(db, obs, name, Via::Quic, contacts),
+            ObservationKind::HttpHost { name, .. } => self.flow_contact(db, obs, name, Via::Http, contacts),
+        }
+    }
+
+    /// A TLS/QUIC flow or HTTP request from `obs.flow.src` to `name`.
+    fn flow_contact(&mut self, db: &TrackerDb, obs: &Observation, name: &str, via: Via, contacts: &mut Vec<Contact>) {
+        let client = obs.flow.src;
+        let contact = |entry: &Entry, matched: &str, cloaked: bool| Contact {
+            ts: obs.ts,
+            flow: obs.flow,
+            client,
+            name: name.to_owned(),
+            matched: matched.to_owned(),
+            tracker: entry.suffix.clone(),
+            company: entry.company.clone(),
+            category: entry.category,
+            via,
+            cloaked,
+        };
+        match db.lookup(name) {
+            Some(entry) if entry.category.is_tracker() => contacts.push(contact(entry, name, false)),
+            Some(_) => {}
+            None => {
+                if let Some(c) = self.cloaked.get_mut(&(client, lower(name)), obs.ts) {
+                    contacts.push(contact(&c.entry, &c.matched, true));
+                }
+            }
+        }
+    }
+
+    fn learn(&mut self, client: IpAddr, addr: IpAddr, qname: &str, ttl: u32, now: Ts) {
+        self.addr_names.learn(client, addr, Arc::from(qname), ttl, now);
+    }
+
+    /// Records the DNS transaction; true the first time it is seen.
+    fn first_time(&mut self, client: IpAddr, id: u16, name: &str, now: Ts) -> bool {
+        let key = (client, id, lower(name));
+        if self.lookups.get_mut(&key, now).is_some() {
+            return false;
+        }
+        self.lookups.insert(key, Counted, now);
+        true
+    }
+
+    /// Whether an observation touches a tracker or a context host (logged without `--events-all`).
+    fn is_relevant(&self, db: &TrackerDb, obs: &Observation) -> bool {
+        let client_of_answer = obs.flow.dst;
+        match &obs.kind {
+            ObservationKind::DnsQuery { name, qr, .. } => {
+                let client = if *qr { obs.flow.dst } else { obs.flow.src };
+                db.lookup(name).is_some() || self.cloaked.peek(&(client, lower(name))).is_some()
+            }
+            ObservationKind::DnsAnswer { name, data, qname, .. } => {
+                db.lookup(name).is_some()
+                    || matches!(data, AnswerData::Cname(t) if db.lookup(t).is_some())
+                    || qname.as_deref().is_some_and(|q| {
+                        db.lookup(q).is_some() || self.cloaked.peek(&(client_of_answer, lower(q))).is_some()
+                    })
+            }
+            ObservationKind::TlsSni { name, .. }
+            | ObservationKind::QuicSni { name, .. }
+            | ObservationKind::HttpHost { name, .. } => {
+                db.lookup(name).is_some() || self.cloaked.peek(&(obs.flow.src, lower(name))).is_some()
+            }
+        }
+    }
+}
+
+/// ASCII-lower-case copy without a trailing dot: the key of per-name caches.
+fn lower(name: &str) -> Box<str> {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase().into_boxed_str()
+}
