@@ -52,6 +52,11 @@ impl TrackerDb {
         TrackerDb::default()
     }
 
+    /// The embedded default list (provisional).
+    pub fn embedded() -> TrackerDb {
+        TrackerDb::default()
+    }
+
     /// The entry matching `name`, if any.
     pub fn lookup(&self, name: &str) -> Option<&Entry> {
         let _ = name;
