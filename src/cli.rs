@@ -25,7 +25,12 @@ sudo pixelwatch live -i eth0 --events /var/log/pixelwatch.jsonl   watch a gatewa
 pixelwatch check www.google-analytics.com notweborama.fr     which list entry matches a name\n\n\
 Exit status: 0 success, 1 runtime failure (unreadable capture, no permission), 2 usage or configuration error."
 )]
+#[command(args_override_self = true)]
 pub struct Cli {
+    /// Read options from a TOML file whose keys are the long options (events = "/var/log/pw.jsonl",
+    /// list = ["my.txt"], events-all = true). Options on the command line win.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -168,4 +173,29 @@ pub struct CheckArgs {
 pub struct ListsArgs {
     #[command(flatten)]
     pub lists: ListArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_lists_accumulate_and_single_values_take_the_last() {
+        let cli = Cli::parse_from([
+            "pixelwatch",
+            "replay",
+            "--events",
+            "a.jsonl",
+            "--list",
+            "a",
+            "--list",
+            "b",
+            "--events",
+            "b.jsonl",
+            "x.pcap",
+        ]);
+        let Command::Replay(r) = cli.command else { panic!() };
+        assert_eq!(r.lists.lists, ["a", "b"]);
+        assert_eq!(r.events.events.as_deref(), Some("b.jsonl"));
+    }
 }

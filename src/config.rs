@@ -49,7 +49,10 @@ pub fn options_from_file(path: &Path, sub: &str) -> Result<Vec<OsString>, String
     for (key, value) in &table {
         let option = key.replace('_', "-");
         if !known_anywhere.contains(&option) {
-            return Err(format!("{shown}:{}: unknown key `{key}` (keys are the long options, e.g. events, list)", line_of(&text, key)));
+            return Err(format!(
+                "{shown}:{}: unknown key `{key}` (keys are the long options, e.g. events, list)",
+                line_of(&text, key)
+            ));
         }
         if !known_here.contains(&option) {
             continue;

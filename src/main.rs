@@ -12,7 +12,14 @@ use pixelwatch::commands::{self, Background, Failure};
 use pixelwatch::sink::metrics::Metrics;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv = match pixelwatch::config::expand(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(msg) => {
+            eprintln!("pixelwatch: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Command::Replay(args) => commands::replay::run(args, &TokioBackground),
         Command::Live(args) => commands::live::run(args, &TokioBackground),
