@@ -20,12 +20,8 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
 /// `packets` from `expected/<name>.meta.json`, `<name>` being the file name without its extension.
 fn expected_packets(dir: &Path, file: &Path) -> Option<u64> {
     let stem = file.file_stem()?.to_str()?;
-    let meta =
-        std::fs::read_to_string(dir.join("expected").join(format!("{stem}.meta.json"))).ok()?;
-    serde_json::from_str::<serde_json::Value>(&meta)
-        .ok()?
-        .get("packets")?
-        .as_u64()
+    let meta = std::fs::read_to_string(dir.join("expected").join(format!("{stem}.meta.json"))).ok()?;
+    serde_json::from_str::<serde_json::Value>(&meta).ok()?.get("packets")?.as_u64()
 }
 
 #[test]
@@ -47,17 +43,10 @@ fn every_corpus_capture_replays_with_the_expected_packet_count() {
                 assert_eq!(stats.packets, delivered.len() as u64);
                 if let Some(want) = expected_packets(&dir, file) {
                     compared += 1;
-                    assert_eq!(
-                        stats.packets,
-                        want,
-                        "{}: packet count differs from capinfos",
-                        file.display()
-                    );
+                    assert_eq!(stats.packets, want, "{}: packet count differs from capinfos", file.display());
                 }
             }
-            Err(CaptureError::Read {
-                packet, ref reason, ..
-            }) => {
+            Err(CaptureError::Read { packet, ref reason, .. }) => {
                 // A damaged file: every packet before the damage was delivered.
                 assert_eq!(packet, delivered.len() as u64 + 1, "{}", file.display());
                 failures.push(format!("{}: packet {packet}: {reason}", file.display()));
@@ -74,11 +63,7 @@ fn every_corpus_capture_replays_with_the_expected_packet_count() {
     for f in &failures {
         eprintln!("  {f}");
     }
-    assert!(
-        files.len() >= 300,
-        "corpus looks incomplete: {} files",
-        files.len()
-    );
+    assert!(files.len() >= 300, "corpus looks incomplete: {} files", files.len());
     // tshark/capinfos read every corpus file to the end (they produced expected/), so must we.
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(compared, files.len());
@@ -93,8 +78,7 @@ fn fallback_agrees_with_libpcap_on_every_corpus_pcapng() {
     let mut checked = 0;
     let mut packets = 0;
     // By content: some corpus files named .pcapng are classic pcap.
-    let is_pcapng =
-        |f: &Path| std::fs::read(f).is_ok_and(|b| b.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]));
+    let is_pcapng = |f: &Path| std::fs::read(f).is_ok_and(|b| b.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]));
     for file in corpus_files(&dir).iter().filter(|f| is_pcapng(f)) {
         let (libpcap, result) = collect(file);
         let stats = result.unwrap_or_else(|e| panic!("{e}"));
@@ -104,10 +88,7 @@ fn fallback_agrees_with_libpcap_on_every_corpus_pcapng() {
         let mut fb = super::pcapng_fallback::PcapngFallback::open(file.to_str().expect("utf-8"), 0)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut ours = Vec::new();
-        while let Some(p) = fb
-            .next_packet()
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        {
+        while let Some(p) = fb.next_packet().unwrap_or_else(|e| panic!("{}: {e}", file.display())) {
             ours.push(OwnedPacket::from_raw(&p));
         }
         assert_eq!(ours.len(), libpcap.len(), "{}", file.display());

@@ -101,18 +101,14 @@ pub fn open_live(opts: &LiveOptions) -> Result<LiveCapture, CaptureError> {
         Some(name) => name.clone(),
         None => default_device()?,
     };
-    let device_err = |reason: String| CaptureError::Device {
-        interface: interface.clone(),
-        reason,
-    };
+    let device_err = |reason: String| CaptureError::Device { interface: interface.clone(), reason };
     if opts.snaplen <= 0 || opts.buffer_bytes <= 0 || opts.timeout_ms < 0 {
         return Err(device_err(format!(
             "invalid options: snaplen {}, buffer {} bytes, timeout {} ms",
             opts.snaplen, opts.buffer_bytes, opts.timeout_ms
         )));
     }
-    let inactive = Capture::from_device(interface.as_str())
-        .map_err(|e| classify_open_error(&interface, &e))?;
+    let inactive = Capture::from_device(interface.as_str()).map_err(|e| classify_open_error(&interface, &e))?;
     // libpcap refuses promiscuous mode on the "any" pseudo-device (a warning the crate reports as an error).
     let promisc = opts.promisc && interface != "any";
     let cap = inactive
@@ -125,19 +121,12 @@ pub fn open_live(opts: &LiveOptions) -> Result<LiveCapture, CaptureError> {
         .map_err(|e| classify_open_error(&interface, &e))?;
     let mut cap = cap;
     if let Some(filter) = &opts.filter {
-        cap.filter(filter, true).map_err(|e| CaptureError::Filter {
-            filter: filter.clone(),
-            reason: pcap_reason(&e),
-        })?;
+        cap.filter(filter, true)
+            .map_err(|e| CaptureError::Filter { filter: filter.clone(), reason: pcap_reason(&e) })?;
     }
     let cap = cap.setnonblock().map_err(|e| device_err(pcap_reason(&e)))?;
     let linktype = cap.get_datalink().0;
-    Ok(LiveCapture {
-        cap,
-        interface,
-        linktype,
-        stats: StatsAccumulator::default(),
-    })
+    Ok(LiveCapture { cap, interface, linktype, stats: StatsAccumulator::default() })
 }
 
 fn default_device() -> Result<String, CaptureError> {
@@ -155,26 +144,15 @@ fn default_device() -> Result<String, CaptureError> {
 /// device (socket: Operation not permitted)", "No such device exists", "That device is not up"…
 fn classify_open_error(interface: &str, err: &pcap::Error) -> CaptureError {
     let reason = pcap_reason(err);
-    let stripped = reason
-        .strip_prefix(interface)
-        .and_then(|r| r.strip_prefix(": "))
-        .unwrap_or(&reason)
-        .to_owned();
+    let stripped = reason.strip_prefix(interface).and_then(|r| r.strip_prefix(": ")).unwrap_or(&reason).to_owned();
     let lower = reason.to_ascii_lowercase();
     if lower.contains("permission") || lower.contains("operation not permitted") {
         let exe = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "/path/to/pixelwatch".to_owned());
-        CaptureError::Permission {
-            interface: interface.to_owned(),
-            reason: stripped,
-            exe,
-        }
+        CaptureError::Permission { interface: interface.to_owned(), reason: stripped, exe }
     } else {
-        CaptureError::Device {
-            interface: interface.to_owned(),
-            reason: stripped,
-        }
+        CaptureError::Device { interface: interface.to_owned(), reason: stripped }
     }
 }
 
@@ -190,10 +168,10 @@ impl LiveCapture {
 
     /// Cumulative statistics now.
     pub fn stats(&mut self) -> Result<CaptureStats, CaptureError> {
-        let s = self.cap.stats().map_err(|e| CaptureError::Capture {
-            interface: self.interface.clone(),
-            reason: pcap_reason(&e),
-        })?;
+        let s = self
+            .cap
+            .stats()
+            .map_err(|e| CaptureError::Capture { interface: self.interface.clone(), reason: pcap_reason(&e) })?;
         Ok(self.stats.update([s.received, s.dropped, s.if_dropped]))
     }
 
@@ -216,10 +194,7 @@ impl LiveCapture {
                 match self.cap.next_packet() {
                     Ok(p) => {
                         on_packet(&RawPacket {
-                            ts: Ts::from_secs_micros(
-                                i64::from(p.header.ts.tv_sec),
-                                i64::from(p.header.ts.tv_usec),
-                            ),
+                            ts: Ts::from_secs_micros(i64::from(p.header.ts.tv_sec), i64::from(p.header.ts.tv_usec)),
                             linktype: self.linktype,
                             orig_len: p.header.len,
                             data: p.data,
@@ -259,10 +234,7 @@ impl LiveCapture {
         let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
         match nix::poll::poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => Ok(()),
-            Err(e) => Err(CaptureError::Capture {
-                interface: self.interface.clone(),
-                reason: format!("poll: {e}"),
-            }),
+            Err(e) => Err(CaptureError::Capture { interface: self.interface.clone(), reason: format!("poll: {e}") }),
         }
     }
 }
@@ -283,9 +255,7 @@ pub struct InterfaceInfo {
 
 /// The capture devices libpcap knows (pcap_findalldevs), default device first as libpcap orders them.
 pub fn interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
-    let devices = Device::list().map_err(|e| CaptureError::Interfaces {
-        reason: pcap_reason(&e),
-    })?;
+    let devices = Device::list().map_err(|e| CaptureError::Interfaces { reason: pcap_reason(&e) })?;
     let default = Device::lookup().ok().flatten().map(|d| d.name);
     Ok(devices
         .into_iter()

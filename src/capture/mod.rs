@@ -55,36 +55,22 @@ pub enum CaptureError {
     Open { path: String, reason: String },
     /// Packet number `packet` (1-based) could not be read; every packet before it was delivered.
     #[error("{path}: packet {packet}: {reason}")]
-    Read {
-        path: String,
-        packet: u64,
-        reason: String,
-    },
+    Read { path: String, packet: u64, reason: String },
     /// A pcapng file whose interfaces differ in link type or snapshot length, which libpcap
     /// refuses, and which the built-in pcapng reader could not read either.
     #[error(
         "{path}: pcapng interfaces with different link types or snapshot lengths (libpcap: {libpcap}); \
          the built-in pcapng reader could not read it either: {reason}"
     )]
-    MixedLinkTypes {
-        path: String,
-        libpcap: String,
-        reason: String,
-    },
+    MixedLinkTypes { path: String, libpcap: String, reason: String },
     /// Not allowed to open a live capture (not root, no CAP_NET_RAW).
     #[error(
         "cannot capture on {interface}: permission denied ({reason}) — run as root or grant the binary \
          capabilities: sudo setcap cap_net_raw,cap_net_admin+ep {exe}"
     )]
-    Permission {
-        interface: String,
-        reason: String,
-        exe: String,
-    },
+    Permission { interface: String, reason: String, exe: String },
     /// The interface does not exist, is down, or libpcap could not set it up.
-    #[error(
-        "cannot capture on {interface}: {reason} (list capture devices with `pixelwatch interfaces`)"
-    )]
+    #[error("cannot capture on {interface}: {reason} (list capture devices with `pixelwatch interfaces`)")]
     Device { interface: String, reason: String },
     /// The BPF filter expression does not compile for this interface.
     #[error("invalid capture filter \"{filter}\": {reason}")]

@@ -57,15 +57,10 @@ pub struct OfflineReader {
 impl OfflineReader {
     /// Opens `path` (`-` = standard input) as pcap or pcapng.
     pub fn open(path: &str) -> Result<OfflineReader, CaptureError> {
-        let open_err = |reason: String| CaptureError::Open {
-            path: path.to_owned(),
-            reason,
-        };
+        let open_err = |reason: String| CaptureError::Open { path: path.to_owned(), reason };
         let (file_size, rereadable) = if path == "-" {
             if std::io::stdin().is_terminal() {
-                return Err(open_err(
-                    "standard input is a terminal, not a capture file".to_owned(),
-                ));
+                return Err(open_err("standard input is a terminal, not a capture file".to_owned()));
             }
             (0, false)
         } else {
@@ -73,11 +68,7 @@ impl OfflineReader {
             if meta.is_dir() {
                 return Err(open_err("is a directory".to_owned()));
             }
-            if meta.is_file() {
-                (meta.len(), true)
-            } else {
-                (0, false)
-            }
+            if meta.is_file() { (meta.len(), true) } else { (0, false) }
         };
         let mut reader = OfflineReader {
             path: path.to_owned(),
@@ -129,10 +120,7 @@ impl OfflineReader {
                     self.bytes += u64::from(p.header.len);
                     self.bytes_read += u64::from(p.header.caplen) + self.record_overhead;
                     return Ok(Some(RawPacket {
-                        ts: Ts::from_secs_micros(
-                            i64::from(p.header.ts.tv_sec),
-                            i64::from(p.header.ts.tv_usec),
-                        ),
+                        ts: Ts::from_secs_micros(i64::from(p.header.ts.tv_sec), i64::from(p.header.ts.tv_usec)),
                         linktype: self.linktype,
                         orig_len: p.header.len,
                         data: p.data,
@@ -149,12 +137,7 @@ impl OfflineReader {
                         });
                     }
                     // The `packets` already delivered are skipped by the fallback.
-                    self.fallback = Some(open_fallback(
-                        &self.path,
-                        self.rereadable,
-                        self.packets,
-                        &reason,
-                    )?);
+                    self.fallback = Some(open_fallback(&self.path, self.rereadable, self.packets, &reason)?);
                     self.use_fallback = true;
                 }
             }
@@ -169,11 +152,7 @@ impl OfflineReader {
                 Ok(Some(p))
             }
             Ok(None) => Ok(None),
-            Err(reason) => Err(CaptureError::Read {
-                path: self.path.clone(),
-                packet: self.packets + 1,
-                reason,
-            }),
+            Err(reason) => Err(CaptureError::Read { path: self.path.clone(), packet: self.packets + 1, reason }),
         }
     }
 
@@ -196,19 +175,11 @@ impl OfflineReader {
             Some(fallback) if self.use_fallback => fallback.bytes_read(),
             _ => self.bytes_read,
         };
-        Progress {
-            packets: self.packets,
-            bytes_read,
-            total_bytes: self.file_size,
-        }
+        Progress { packets: self.packets, bytes_read, total_bytes: self.file_size }
     }
 
     pub fn stats(&self) -> ReplayStats {
-        ReplayStats {
-            packets: self.packets,
-            bytes: self.bytes,
-            fallback_files: u32::from(self.use_fallback),
-        }
+        ReplayStats { packets: self.packets, bytes: self.bytes, fallback_files: u32::from(self.use_fallback) }
     }
 }
 
@@ -230,9 +201,7 @@ fn open_fallback(
                 .to_owned(),
         ));
     }
-    PcapngFallback::open(path, skip)
-        .map(Box::new)
-        .map_err(mixed)
+    PcapngFallback::open(path, skip).map(Box::new).map_err(mixed)
 }
 
 /// libpcap's refusal of a pcapng file whose interfaces differ (sf-pcapng.c, libpcap 1.10):
@@ -245,10 +214,7 @@ fn is_mixed_interfaces(reason: &str) -> bool {
 
 /// libpcap sometimes starts its message with the file name; ours already names the file.
 fn strip_path<'a>(reason: &'a str, path: &str) -> &'a str {
-    reason
-        .strip_prefix(path)
-        .and_then(|r| r.strip_prefix(": "))
-        .unwrap_or(reason)
+    reason.strip_prefix(path).and_then(|r| r.strip_prefix(": ")).unwrap_or(reason)
 }
 
 /// An I/O error without Rust's " (os error N)" suffix.
@@ -318,24 +284,12 @@ pub fn replay_merged(
         return replay(path, on_packet, progress);
     }
     if paths.iter().filter(|p| **p == "-").count() > 1 {
-        return Err(CaptureError::Open {
-            path: "-".to_owned(),
-            reason: "standard input named twice".to_owned(),
-        });
+        return Err(CaptureError::Open { path: "-".to_owned(), reason: "standard input named twice".to_owned() });
     }
-    let mut readers = paths
-        .iter()
-        .map(|p| OfflineReader::open(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut readers = paths.iter().map(|p| OfflineReader::open(p)).collect::<Result<Vec<_>, _>>()?;
     let mut heads: Vec<Head> = Vec::with_capacity(readers.len());
     for reader in &mut readers {
-        let mut head = Head {
-            ts: Ts(0),
-            linktype: 0,
-            orig_len: 0,
-            data: Vec::new(),
-            valid: false,
-        };
+        let mut head = Head { ts: Ts(0), linktype: 0, orig_len: 0, data: Vec::new(), valid: false };
         head.fill(reader)?;
         heads.push(head);
     }
@@ -362,12 +316,7 @@ pub fn replay_merged(
         let (Some(head), Some(reader)) = (heads.get_mut(i), readers.get_mut(i)) else {
             break;
         };
-        on_packet(&RawPacket {
-            ts: head.ts,
-            linktype: head.linktype,
-            orig_len: head.orig_len,
-            data: &head.data,
-        });
+        on_packet(&RawPacket { ts: head.ts, linktype: head.linktype, orig_len: head.orig_len, data: &head.data });
         head.fill(reader)?;
         delivered += 1;
         if delivered >= next_progress {

@@ -40,12 +40,8 @@ impl Interface {
     fn from_idb(idb: &InterfaceDescriptionBlock<'_>, index: usize) -> Result<Interface, String> {
         Ok(Interface {
             linktype: linktype_to_dlt(idb.linktype.0),
-            units_per_sec: units_per_sec(idb.if_tsresol).ok_or_else(|| {
-                format!(
-                    "interface {index} has an invalid if_tsresol {:#04x}",
-                    idb.if_tsresol
-                )
-            })?,
+            units_per_sec: units_per_sec(idb.if_tsresol)
+                .ok_or_else(|| format!("interface {index} has an invalid if_tsresol {:#04x}", idb.if_tsresol))?,
             offset_secs: idb.if_tsoffset,
             snaplen: idb.snaplen,
         })
@@ -66,11 +62,7 @@ impl Interface {
 /// if_tsresol (pcapng §4.2): most significant bit clear → 10^-n seconds, set → 2^-n seconds.
 fn units_per_sec(tsresol: u8) -> Option<u64> {
     let n = u32::from(tsresol & 0x7f);
-    if tsresol & 0x80 == 0 {
-        10u64.checked_pow(n)
-    } else {
-        1u64.checked_shl(n).filter(|_| n < 64)
-    }
+    if tsresol & 0x80 == 0 { 10u64.checked_pow(n) } else { 1u64.checked_shl(n).filter(|_| n < 64) }
 }
 
 /// A `File` that remembers the last I/O error (pcap-parser only says "ReadError").
@@ -122,25 +114,13 @@ impl PcapngFallback {
     pub(super) fn open(path: &str, skip: u64) -> Result<PcapngFallback, String> {
         let file = File::open(path).map_err(|e| e.to_string())?;
         let last_error = Arc::new(Mutex::new(None));
-        let source = Source {
-            file,
-            last_error: Arc::clone(&last_error),
-        };
+        let source = Source { file, last_error: Arc::clone(&last_error) };
         let reader = PcapNGReader::new(INITIAL_BUFFER, source).map_err(|e| match e {
             PcapError::ReadError => "read error".to_owned(),
-            PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
-                "truncated section header block".to_owned()
-            }
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof => "truncated section header block".to_owned(),
             _ => "not a pcapng file (bad section header block)".to_owned(),
         })?;
-        Ok(PcapngFallback {
-            reader,
-            last_error,
-            interfaces: Vec::new(),
-            pending: 0,
-            skip,
-            buffer_size: INITIAL_BUFFER,
-        })
+        Ok(PcapngFallback { reader, last_error, interfaces: Vec::new(), pending: 0, skip, buffer_size: INITIAL_BUFFER })
     }
 
     /// Bytes of the file consumed so far.
@@ -163,17 +143,12 @@ impl PcapngFallback {
                         PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                             if self.interfaces.len() >= MAX_INTERFACES {
-                                return Err(format!(
-                                    "more than {MAX_INTERFACES} interfaces in one section"
-                                ));
+                                return Err(format!("more than {MAX_INTERFACES} interfaces in one section"));
                             }
-                            self.interfaces
-                                .push(Interface::from_idb(&idb, self.interfaces.len())?);
+                            self.interfaces.push(Interface::from_idb(&idb, self.interfaces.len())?);
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            let Some(iface) = usize::try_from(epb.if_id)
-                                .ok()
-                                .and_then(|i| self.interfaces.get(i))
+                            let Some(iface) = usize::try_from(epb.if_id).ok().and_then(|i| self.interfaces.get(i))
                             else {
                                 return Err(format!(
                                     "packet refers to interface {} but the section describes {}",
@@ -185,9 +160,7 @@ impl PcapngFallback {
                                 self.skip -= 1;
                                 continue;
                             }
-                            let caplen = usize::try_from(epb.caplen)
-                                .unwrap_or(usize::MAX)
-                                .min(epb.data.len());
+                            let caplen = usize::try_from(epb.caplen).unwrap_or(usize::MAX).min(epb.data.len());
                             break Found {
                                 ts: iface.ts(epb.ts_high, epb.ts_low),
                                 linktype: iface.linktype,
@@ -199,19 +172,15 @@ impl PcapngFallback {
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             // §4.4: captured length = min(original length, SnapLen of interface 0).
                             let Some(iface) = self.interfaces.first() else {
-                                return Err("simple packet block before any interface description"
-                                    .to_owned());
+                                return Err("simple packet block before any interface description".to_owned());
                             };
                             if self.skip > 0 {
                                 self.skip -= 1;
                                 continue;
                             }
-                            let mut caplen = usize::try_from(spb.origlen)
-                                .unwrap_or(usize::MAX)
-                                .min(spb.data.len());
+                            let mut caplen = usize::try_from(spb.origlen).unwrap_or(usize::MAX).min(spb.data.len());
                             if iface.snaplen != 0 {
-                                caplen = caplen
-                                    .min(usize::try_from(iface.snaplen).unwrap_or(usize::MAX));
+                                caplen = caplen.min(usize::try_from(iface.snaplen).unwrap_or(usize::MAX));
                             }
                             // A Simple Packet Block has no timestamp; libpcap reports 0 as well.
                             break Found {
@@ -251,12 +220,7 @@ impl PcapngFallback {
             .data()
             .get(found.start..found.start.saturating_add(found.len))
             .ok_or_else(|| "packet data outside its block".to_owned())?;
-        Ok(Some(RawPacket {
-            ts: found.ts,
-            linktype: found.linktype,
-            orig_len: found.orig_len,
-            data,
-        }))
+        Ok(Some(RawPacket { ts: found.ts, linktype: found.linktype, orig_len: found.orig_len, data }))
     }
 
     fn refill(&mut self) -> Result<(), String> {
@@ -269,10 +233,7 @@ impl PcapngFallback {
     fn grow(&mut self) -> Result<(), String> {
         let new_size = self.buffer_size.saturating_mul(2);
         if new_size > MAX_BUFFER || !self.reader.grow(new_size) {
-            return Err(format!(
-                "a pcapng block is larger than {} MiB (corrupt block length?)",
-                MAX_BUFFER >> 20
-            ));
+            return Err(format!("a pcapng block is larger than {} MiB (corrupt block length?)", MAX_BUFFER >> 20));
         }
         self.buffer_size = new_size;
         Ok(())

@@ -17,11 +17,7 @@ pub enum PrivilegeError {
     #[error("--user {user}: pixelwatch must start as root to switch users (it runs as uid {uid})")]
     NotRoot { user: String, uid: u32 },
     #[error("--user {user}: {call} failed: {reason}")]
-    Syscall {
-        user: String,
-        call: &'static str,
-        reason: String,
-    },
+    Syscall { user: String, call: &'static str, reason: String },
     #[error("--user {user}: privileges are still there after the switch: {detail}")]
     StillPrivileged { user: String, detail: String },
 }
@@ -33,28 +29,18 @@ pub fn drop_privileges(user: &str) -> Result<(), PrivilegeError> {
     let target = match User::from_name(user) {
         Ok(Some(u)) => u,
         Ok(None) => {
-            return Err(PrivilegeError::UnknownUser {
-                user: user.to_owned(),
-            });
+            return Err(PrivilegeError::UnknownUser { user: user.to_owned() });
         }
         Err(e) => {
-            return Err(PrivilegeError::Lookup {
-                user: user.to_owned(),
-                reason: e.desc().to_owned(),
-            });
+            return Err(PrivilegeError::Lookup { user: user.to_owned(), reason: e.desc().to_owned() });
         }
     };
     if target.uid.is_root() {
-        return Err(PrivilegeError::TargetIsRoot {
-            user: user.to_owned(),
-        });
+        return Err(PrivilegeError::TargetIsRoot { user: user.to_owned() });
     }
     let euid = unistd::geteuid();
     if !euid.is_root() {
-        return Err(PrivilegeError::NotRoot {
-            user: user.to_owned(),
-            uid: euid.as_raw(),
-        });
+        return Err(PrivilegeError::NotRoot { user: user.to_owned(), uid: euid.as_raw() });
     }
     let syscall = |call: &'static str, e: nix::Error| PrivilegeError::Syscall {
         user: user.to_owned(),
@@ -69,18 +55,11 @@ pub fn drop_privileges(user: &str) -> Result<(), PrivilegeError> {
 }
 
 fn verify_dropped(user: &str, uid: Uid, gid: Gid) -> Result<(), PrivilegeError> {
-    let still = |detail: String| PrivilegeError::StillPrivileged {
-        user: user.to_owned(),
-        detail,
-    };
+    let still = |detail: String| PrivilegeError::StillPrivileged { user: user.to_owned(), detail };
     if unistd::setuid(Uid::from_raw(0)).is_ok() {
         return Err(still("setuid(0) succeeded".to_owned()));
     }
-    if unistd::getuid() != uid
-        || unistd::geteuid() != uid
-        || unistd::getgid() != gid
-        || unistd::getegid() != gid
-    {
+    if unistd::getuid() != uid || unistd::geteuid() != uid || unistd::getgid() != gid || unistd::getegid() != gid {
         return Err(still("uid/gid did not change".to_owned()));
     }
     if let Some(cap_eff) = effective_capabilities()
@@ -99,10 +78,7 @@ pub(crate) fn effective_capabilities() -> Option<u64> {
 
 /// The first whitespace-separated value of a `/proc/self/status` line such as `Uid:\t0\t0\t0\t0`.
 pub(crate) fn proc_status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|rest| rest.split_whitespace().next())
+    status.lines().find_map(|l| l.strip_prefix(key)).and_then(|rest| rest.split_whitespace().next())
 }
 
 #[cfg(test)]

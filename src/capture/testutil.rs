@@ -17,30 +17,19 @@ pub(crate) struct OwnedPacket {
 
 impl OwnedPacket {
     pub fn from_raw(p: &RawPacket<'_>) -> OwnedPacket {
-        OwnedPacket {
-            ts: p.ts,
-            linktype: p.linktype,
-            orig_len: p.orig_len,
-            data: p.data.to_vec(),
-        }
+        OwnedPacket { ts: p.ts, linktype: p.linktype, orig_len: p.orig_len, data: p.data.to_vec() }
     }
 }
 
 /// Replays `path`, keeping every delivered packet and the result.
 pub(crate) fn collect(path: &Path) -> (Vec<OwnedPacket>, Result<ReplayStats, CaptureError>) {
     let mut packets = Vec::new();
-    let result = replay(
-        path.to_str().unwrap_or("?"),
-        &mut |p| packets.push(OwnedPacket::from_raw(p)),
-        &mut |_| {},
-    );
+    let result = replay(path.to_str().unwrap_or("?"), &mut |p| packets.push(OwnedPacket::from_raw(p)), &mut |_| {});
     (packets, result)
 }
 
 /// Reads `path` with [`OfflineReader`] until the end or the first error.
-pub(crate) fn collect_reader(
-    reader: &mut OfflineReader,
-) -> (Vec<OwnedPacket>, Option<CaptureError>) {
+pub(crate) fn collect_reader(reader: &mut OfflineReader) -> (Vec<OwnedPacket>, Option<CaptureError>) {
     let mut packets = Vec::new();
     loop {
         match reader.next_packet() {
@@ -58,17 +47,12 @@ pub(crate) fn corpus_dir() -> Option<PathBuf> {
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
         Some(PathBuf::from("/work/shared/corpus")),
     ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("pcaps").is_dir())
+    candidates.into_iter().flatten().find(|d| d.join("pcaps").is_dir())
 }
 
 /// `src/capture/testdata/<name>`.
 pub(crate) fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src/capture/testdata")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/capture/testdata").join(name)
 }
 
 /// One classic pcap record: header fields as written (caplen may lie) and the bytes that follow.
@@ -84,23 +68,12 @@ impl<'a> Record<'a> {
     /// An honest record: caplen = orig_len = data length.
     pub fn new(ts_sec: u32, ts_frac: u32, data: &'a [u8]) -> Record<'a> {
         let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        Record {
-            ts_sec,
-            ts_frac,
-            caplen: len,
-            orig_len: len,
-            data,
-        }
+        Record { ts_sec, ts_frac, caplen: len, orig_len: len, data }
     }
 }
 
 /// A little-endian classic pcap file (magic a1b2c3d4, or a1b23c4d when `nanos`).
-pub(crate) fn pcap_file(
-    nanos: bool,
-    linktype: u32,
-    snaplen: u32,
-    records: &[Record<'_>],
-) -> Vec<u8> {
+pub(crate) fn pcap_file(nanos: bool, linktype: u32, snaplen: u32, records: &[Record<'_>]) -> Vec<u8> {
     let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
     let mut out = Vec::new();
     out.extend_from_slice(&magic.to_le_bytes());
@@ -150,13 +123,7 @@ impl PcapngBuilder {
     }
 
     /// Interface Description Block (§4.2) with optional if_tsresol (code 9) and if_tsoffset (code 14).
-    pub fn idb(
-        &mut self,
-        linktype: u16,
-        snaplen: u32,
-        tsresol: Option<u8>,
-        tsoffset: Option<i64>,
-    ) -> &mut Self {
+    pub fn idb(&mut self, linktype: u16, snaplen: u32, tsresol: Option<u8>, tsoffset: Option<i64>) -> &mut Self {
         let mut body = Vec::new();
         body.extend_from_slice(&linktype.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
@@ -200,30 +167,16 @@ impl PcapngBuilder {
 
 /// Runs `test` (a full test path such as `capture::privileges::tests::child`) of this test binary
 /// in a child process with `env` set and `stdin` fed, and returns its output.
-pub(crate) fn run_child_test(
-    test: &str,
-    env: &[(&str, String)],
-    stdin: Option<Vec<u8>>,
-) -> std::process::Output {
+pub(crate) fn run_child_test(test: &str, env: &[(&str, String)], stdin: Option<Vec<u8>>) -> std::process::Output {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
     let exe = std::env::current_exe().expect("current_exe");
     let mut cmd = Command::new(exe);
-    cmd.args([
-        test,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
+    cmd.args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn test binary");
     if let Some(bytes) = stdin {
