@@ -10,8 +10,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use pcap::{Active, Capture, Device};
 
-use super::{CaptureError, RawPacket, pcap_reason};
-use crate::model::Ts;
+use super::{CaptureError, RawPacket, pcap_reason, timeval_ts};
 
 /// Longest wait in `poll`: [`LiveCapture::run`] returns at most this long after `stop` is set.
 const POLL_MS: u16 = 200;
@@ -194,7 +193,7 @@ impl LiveCapture {
                 match self.cap.next_packet() {
                     Ok(p) => {
                         on_packet(&RawPacket {
-                            ts: Ts::from_secs_micros(i64::from(p.header.ts.tv_sec), i64::from(p.header.ts.tv_usec)),
+                            ts: timeval_ts(p.header.ts.tv_sec, p.header.ts.tv_usec),
                             linktype: self.linktype,
                             orig_len: p.header.len,
                             data: p.data,

@@ -7,7 +7,7 @@
 //! * Offline ([`offline`]): [`replay`] / [`replay_merged`] / [`OfflineReader`] read pcap and pcapng
 //!   through libpcap (`-` = stdin). pcapng files that libpcap refuses because their interfaces
 //!   differ in link type or snapshot length are read with `pcap-parser` instead
-//!   ([`pcapng_fallback`]), each packet with its own interface's link type.
+//!   (`pcapng_fallback`), each packet with its own interface's link type.
 //! * Live ([`live`]): [`open_live`] opens a TPACKET_V3 capture (never immediate mode), and
 //!   [`LiveCapture::run`] polls its non-blocking descriptor until a stop flag is set.
 //! * [`drop_privileges`] switches to an unprivileged user once every capture is open.
@@ -24,6 +24,8 @@ pub mod privileges;
 mod corpus_tests;
 #[cfg(test)]
 mod offline_tests;
+#[cfg(test)]
+mod pcapng_tests;
 #[cfg(test)]
 mod testutil;
 
@@ -93,6 +95,13 @@ fn linktype_to_dlt(linktype: i32) -> i32 {
         103 => 16, // LINKTYPE_PPP_BSDOS → DLT_PPP_BSDOS
         other => other,
     }
+}
+
+/// Capture time from libpcap's `struct timeval` (`time_t`/`suseconds_t` are i64 on 64-bit Linux,
+/// i32 on some 32-bit targets).
+#[inline]
+fn timeval_ts(tv_sec: impl Into<i64>, tv_usec: impl Into<i64>) -> Ts {
+    Ts::from_secs_micros(tv_sec.into(), tv_usec.into())
 }
 
 /// The message libpcap attached to an error (the `pcap` crate's errors are strings).

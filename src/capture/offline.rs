@@ -6,7 +6,7 @@ use std::io::IsTerminal as _;
 use pcap::{Capture, Offline, Precision};
 
 use super::pcapng_fallback::PcapngFallback;
-use super::{CaptureError, RawPacket, pcap_reason};
+use super::{CaptureError, RawPacket, pcap_reason, timeval_ts};
 use crate::model::Ts;
 
 /// [`replay`] reports progress every this many packets (and once at the end).
@@ -46,8 +46,10 @@ pub struct OfflineReader {
     fallback: Option<Box<PcapngFallback>>,
     /// The input can be opened a second time from the start (a regular file).
     rereadable: bool,
-    /// Bytes in front of each record: 16 for pcap, 32 for a pcapng Enhanced Packet Block.
+    /// Bytes around each record: 16 for pcap, 32 for a pcapng Enhanced Packet Block.
     record_overhead: u64,
+    /// pcapng pads packet data to 32 bits (mask 3); pcap does not (0).
+    pad_mask: u64,
     packets: u64,
     bytes: u64,
     bytes_read: u64,
@@ -78,6 +80,7 @@ impl OfflineReader {
             fallback: None,
             rereadable,
             record_overhead: 16,
+            pad_mask: 0,
             packets: 0,
             bytes: 0,
             bytes_read: 0,
@@ -89,6 +92,7 @@ impl OfflineReader {
                 reader.linktype = cap.get_datalink().0;
                 if cap.major_version() == 1 {
                     reader.record_overhead = 32; // pcapng reports version 1.0
+                    reader.pad_mask = 3;
                 } else {
                     reader.bytes_read = 24; // pcap file header
                 }
@@ -118,9 +122,10 @@ impl OfflineReader {
                 Ok(p) => {
                     self.packets += 1;
                     self.bytes += u64::from(p.header.len);
-                    self.bytes_read += u64::from(p.header.caplen) + self.record_overhead;
+                    self.bytes_read +=
+                        ((u64::from(p.header.caplen) + self.pad_mask) & !self.pad_mask) + self.record_overhead;
                     return Ok(Some(RawPacket {
-                        ts: Ts::from_secs_micros(i64::from(p.header.ts.tv_sec), i64::from(p.header.ts.tv_usec)),
+                        ts: timeval_ts(p.header.ts.tv_sec, p.header.ts.tv_usec),
                         linktype: self.linktype,
                         orig_len: p.header.len,
                         data: p.data,

@@ -168,10 +168,27 @@ impl PcapngBuilder {
 /// Runs `test` (a full test path such as `capture::privileges::tests::child`) of this test binary
 /// in a child process with `env` set and `stdin` fed, and returns its output.
 pub(crate) fn run_child_test(test: &str, env: &[(&str, String)], stdin: Option<Vec<u8>>) -> std::process::Output {
+    run_child_test_wrapped(&[], test, env, stdin)
+}
+
+/// Like [`run_child_test`], started through `wrapper` (for example `["unshare", "--net"]`).
+pub(crate) fn run_child_test_wrapped(
+    wrapper: &[&str],
+    test: &str,
+    env: &[(&str, String)],
+    stdin: Option<Vec<u8>>,
+) -> std::process::Output {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
     let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(exe);
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
     cmd.args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
     for (k, v) in env {
         cmd.env(k, v);
@@ -189,4 +206,35 @@ pub(crate) fn run_child_test(test: &str, env: &[(&str, String)], stdin: Option<V
         return out;
     }
     child.wait_with_output().expect("wait child")
+}
+
+/// Frame 1 of `sv__llmnr__llmnr-udp.pcap` (Ethernet, IPv4, UDP 5355, LLMNR query), 66 bytes.
+pub(crate) fn llmnr_frame() -> Vec<u8> {
+    let (packets, result) = collect(&fixture("eth.pcap"));
+    assert!(result.is_ok(), "{result:?}");
+    packets.first().map(|p| p.data.clone()).expect("eth.pcap has packets")
+}
+
+pub(crate) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write test file");
+    path
+}
+
+pub(crate) fn read_error(result: Result<ReplayStats, CaptureError>) -> (String, u64, String) {
+    match result {
+        Err(CaptureError::Read { path, packet, reason }) => (path, packet, reason),
+        other => panic!("expected a Read error, got {other:?}"),
+    }
+}
+
+/// A single-interface pcapng that libpcap reads, so its result can be compared with the fallback.
+pub(crate) fn single_interface(tsresol: Option<u8>, tsoffset: Option<i64>, ts: &[u64]) -> Vec<u8> {
+    let eth = llmnr_frame();
+    let mut b = PcapngBuilder::new();
+    b.idb(1, 65535, tsresol, tsoffset);
+    for &t in ts {
+        b.epb(0, t, 66, &eth);
+    }
+    b.bytes
 }
