@@ -35,7 +35,7 @@ pub struct LiveOptions {
     /// TPACKET_V3 block timeout: packets reach us in batches at most this late. Default 100 ms.
     pub timeout_ms: i32,
     /// Promiscuous mode. Default false: on a gateway or a laptop the traffic of interest is
-    /// addressed to this host anyway; only a mirror/SPAN port needs it. Ignored on `any`.
+    /// addressed to this host anyway; only a mirror/SPAN port needs it (libpcap ignores it on `any`).
     pub promisc: bool,
 }
 
@@ -108,10 +108,8 @@ pub fn open_live(opts: &LiveOptions) -> Result<LiveCapture, CaptureError> {
         )));
     }
     let inactive = Capture::from_device(interface.as_str()).map_err(|e| classify_open_error(&interface, &e))?;
-    // libpcap refuses promiscuous mode on the "any" pseudo-device (a warning the crate reports as an error).
-    let promisc = opts.promisc && interface != "any";
     let cap = inactive
-        .promisc(promisc)
+        .promisc(opts.promisc)
         .snaplen(opts.snaplen)
         .buffer_size(opts.buffer_bytes)
         .timeout(opts.timeout_ms)

@@ -292,3 +292,14 @@ fn link_down_and_removal() {
         eprintln!("{line}");
     }
 }
+
+#[test]
+fn any_device_opens_with_promisc_requested() {
+    if open_lo(None).is_none() {
+        return;
+    }
+    // libpcap 1.10 ignores promiscuous mode on the "any" pseudo-device; it captures in SLL.
+    let opts = LiveOptions { interface: Some("any".to_owned()), promisc: true, ..LiveOptions::default() };
+    let cap = open_live(&opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((cap.interface(), cap.linktype()), ("any", 113));
+}
