@@ -114,7 +114,9 @@ impl OfflineReader {
     /// every earlier packet has been delivered and the error names the failing packet.
     #[inline]
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
-        if !self.use_fallback {
+        if self.use_fallback {
+            self.libpcap = None; // close libpcap's handle once the fallback has taken over
+        } else {
             let Some(cap) = self.libpcap.as_mut() else {
                 return Ok(None);
             };

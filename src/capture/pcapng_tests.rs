@@ -183,7 +183,8 @@ fn corrupt_pcapng_never_panics() {
     };
     let path = dir.path().join("mutant.pcapng");
     let mut errors = 0;
-    for _ in 0..250 {
+    let rounds: u32 = std::env::var("PXW_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(250);
+    for _ in 0..rounds {
         let mut bytes = original.clone();
         for _ in 0..(1 + next() % 4) {
             let i = (next() % bytes.len() as u64) as usize;
