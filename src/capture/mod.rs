@@ -1,112 +1,114 @@
 //! libpcap live capture and pcap/pcapng replay: the only code that needs privileges.
-//! (Provisional minimal version; replaced by the capture branch.)
+//!
+//! Output of this layer: a stream of [`RawPacket`]s (capture time, link type, wire length and the
+//! captured bytes, borrowed for the duration of one callback). Nothing from the `pcap` or
+//! `pcap-parser` crates leaks out of this module.
+//!
+//! * Offline ([`offline`]): [`replay`] / [`replay_merged`] / [`OfflineReader`] read pcap and pcapng
+//!   through libpcap (`-` = stdin). pcapng files that libpcap refuses because their interfaces
+//!   differ in link type or snapshot length are read with `pcap-parser` instead
+//!   (`pcapng_fallback`), each packet with its own interface's link type.
+//! * Live ([`live`]): [`open_live`] opens a TPACKET_V3 capture (never immediate mode), and
+//!   [`LiveCapture::run`] polls its non-blocking descriptor until a stop flag is set.
+//! * [`drop_privileges`] switches to an unprivileged user once every capture is open.
+//!
+//! Link types are libpcap's DLT values: a file written with LINKTYPE_RAW (101) is reported as
+//! DLT_RAW = 12 on Linux, by libpcap and by the pcapng fallback alike.
 
-use std::sync::atomic::AtomicBool;
+pub mod live;
+pub mod offline;
+mod pcapng_fallback;
+pub mod privileges;
+
+#[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod offline_tests;
+#[cfg(test)]
+mod pcapng_tests;
+#[cfg(test)]
+mod testutil;
+
+pub use live::{CaptureStats, InterfaceInfo, LiveCapture, LiveOptions, interfaces, open_live};
+pub use offline::{OfflineReader, Progress, ReplayStats, replay, replay_merged};
+pub use privileges::{PrivilegeError, drop_privileges};
 
 use crate::model::Ts;
 
+/// One captured frame. `data` is valid only during the callback that receives it (it borrows
+/// libpcap's buffer); copy what must outlive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawPacket<'a> {
+    /// Capture time from the packet header (microseconds; nanosecond files are truncated).
     pub ts: Ts,
+    /// libpcap DLT value of the link layer of `data` (1 Ethernet, 113 SLL, 276 SLL2, 12 raw IP…).
     pub linktype: i32,
+    /// Length of the packet on the wire; `data.len()` is smaller when the snapshot length cut it.
     pub orig_len: u32,
+    /// The captured bytes (caplen of them), starting with the link-layer header.
     pub data: &'a [u8],
 }
 
+/// Why capturing or replaying failed. `Display` is one line naming the file, interface or filter.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{path}: {reason}")]
+    /// The capture file could not be opened or is not a pcap/pcapng file.
+    #[error("{path}: cannot open capture: {reason}")]
     Open { path: String, reason: String },
+    /// Packet number `packet` (1-based) could not be read; every packet before it was delivered.
     #[error("{path}: packet {packet}: {reason}")]
     Read { path: String, packet: u64, reason: String },
-    #[error("bad filter {filter:?}: {reason}")]
+    /// A pcapng file whose interfaces differ in link type or snapshot length, which libpcap
+    /// refuses, and which the built-in pcapng reader could not read either.
+    #[error(
+        "{path}: pcapng interfaces with different link types or snapshot lengths (libpcap: {libpcap}); \
+         the built-in pcapng reader could not read it either: {reason}"
+    )]
+    MixedLinkTypes { path: String, libpcap: String, reason: String },
+    /// Not allowed to open a live capture (not root, no CAP_NET_RAW).
+    #[error(
+        "cannot capture on {interface}: permission denied ({reason}) — run as root or grant the binary \
+         capabilities: sudo setcap cap_net_raw,cap_net_admin+ep {exe}"
+    )]
+    Permission { interface: String, reason: String, exe: String },
+    /// The interface does not exist, is down, or libpcap could not set it up.
+    #[error("cannot capture on {interface}: {reason} (list capture devices with `pixelwatch interfaces`)")]
+    Device { interface: String, reason: String },
+    /// The BPF filter expression does not compile for this interface.
+    #[error("invalid capture filter \"{filter}\": {reason}")]
     Filter { filter: String, reason: String },
-    #[error("{0}")]
-    Other(String),
+    /// A live capture failed while running (interface went down or was removed…).
+    #[error("capture on {interface} failed: {reason}")]
+    Capture { interface: String, reason: String },
+    /// The list of capture devices could not be obtained.
+    #[error("cannot list capture devices: {reason}")]
+    Interfaces { reason: String },
 }
 
-pub struct ReplayStats {
-    pub packets: u64,
-    pub bytes: u64,
-}
-
-pub fn replay(
-    path: &str,
-    on_packet: &mut dyn FnMut(&RawPacket<'_>) -> bool,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<ReplayStats, CaptureError> {
-    let mut cap =
-        pcap::Capture::from_file(path).map_err(|e| CaptureError::Open { path: path.into(), reason: e.to_string() })?;
-    let linktype = cap.get_datalink().0;
-    let mut stats = ReplayStats { packets: 0, bytes: 0 };
-    loop {
-        match cap.next_packet() {
-            Ok(p) => {
-                stats.packets += 1;
-                let ts = Ts::from_secs_micros(p.header.ts.tv_sec, p.header.ts.tv_usec);
-                let raw = RawPacket { ts, linktype, orig_len: p.header.len, data: p.data };
-                if !on_packet(&raw) {
-                    break;
-                }
-            }
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(e) => {
-                return Err(CaptureError::Read { path: path.into(), packet: stats.packets + 1, reason: e.to_string() });
-            }
-        }
-    }
-    progress(0, 0);
-    Ok(stats)
-}
-
-pub struct LiveOptions {
-    pub interface: Option<String>,
-    pub filter: Option<String>,
-    pub snaplen: i32,
-    pub buffer_bytes: i32,
-    pub timeout_ms: i32,
-    pub promisc: bool,
-}
-
-pub struct CaptureStats {
-    pub received: u64,
-    pub dropped_kernel: u64,
-    pub dropped_interface: u64,
-}
-
-pub struct LiveCapture;
-
-impl LiveCapture {
-    pub fn linktype(&self) -> i32 {
-        1
-    }
-    pub fn interface(&self) -> &str {
-        ""
-    }
-    pub fn run(
-        &mut self,
-        _stop: &AtomicBool,
-        _on_packet: &mut dyn FnMut(&RawPacket<'_>),
-        _on_tick: &mut dyn FnMut(CaptureStats),
-    ) -> Result<(), CaptureError> {
-        Err(CaptureError::Other("not yet".into()))
+/// libpcap's LINKTYPE_ values (file headers) that differ from its DLT_ values on Linux; libpcap
+/// reports the DLT, and so does the pcapng fallback.
+fn linktype_to_dlt(linktype: i32) -> i32 {
+    match linktype {
+        100 => 11, // LINKTYPE_ATM_RFC1483 → DLT_ATM_RFC1483
+        101 => 12, // LINKTYPE_RAW → DLT_RAW
+        102 => 15, // LINKTYPE_SLIP_BSDOS → DLT_SLIP_BSDOS
+        103 => 16, // LINKTYPE_PPP_BSDOS → DLT_PPP_BSDOS
+        other => other,
     }
 }
 
-pub fn open_live(_opts: &LiveOptions) -> Result<LiveCapture, CaptureError> {
-    Err(CaptureError::Other("not yet".into()))
+/// Capture time from libpcap's `struct timeval` (`time_t`/`suseconds_t` are i64 on 64-bit Linux,
+/// i32 on some 32-bit targets).
+#[inline]
+fn timeval_ts(tv_sec: impl Into<i64>, tv_usec: impl Into<i64>) -> Ts {
+    Ts::from_secs_micros(tv_sec.into(), tv_usec.into())
 }
 
-pub fn drop_privileges(_user: &str) -> Result<(), CaptureError> {
-    Err(CaptureError::Other("not yet".into()))
-}
-
-pub struct InterfaceInfo(pub String);
-impl std::fmt::Display for InterfaceInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// The message libpcap attached to an error (the `pcap` crate's errors are strings).
+fn pcap_reason(err: &pcap::Error) -> String {
+    match err {
+        pcap::Error::PcapError(msg) if !msg.is_empty() => msg.clone(),
+        pcap::Error::PcapError(_) => "unknown libpcap error".to_owned(),
+        other => other.to_string(),
     }
-}
-
-pub fn interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
-    Ok(vec![])
 }

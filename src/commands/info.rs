@@ -82,8 +82,27 @@ pub fn lists(args: ListsArgs) -> Result<(), Failure> {
 pub fn interfaces() -> Result<(), Failure> {
     let devices = crate::capture::interfaces().map_err(|e| Failure::Runtime(e.to_string()))?;
     let mut out = String::new();
+    let width = devices.iter().map(|d| d.name.len()).max().unwrap_or(0);
     for d in devices {
-        out.push_str(&d.to_string());
+        let mut flags = Vec::new();
+        if d.default {
+            flags.push("default");
+        }
+        flags.push(if d.up { "up" } else { "down" });
+        if d.running {
+            flags.push("running");
+        }
+        if d.loopback {
+            flags.push("loopback");
+        }
+        if d.wireless {
+            flags.push("wireless");
+        }
+        let addrs: Vec<String> = d.addresses.iter().map(|a| a.to_string()).collect();
+        out.push_str(&format!("{:<width$}  {:<28}  {}", d.name, flags.join(","), addrs.join(" ")));
+        if let Some(desc) = d.description.as_deref().filter(|s| !s.is_empty()) {
+            out.push_str(&format!("  ({desc})"));
+        }
         out.push('\n');
     }
     let _ = std::io::stdout().write_all(out.as_bytes());

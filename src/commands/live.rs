@@ -37,6 +37,8 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
     let stop = running.stop_flag();
     let cap = &mut cap;
+    let interface = cap.interface().to_owned();
+    let failed = |reason: String| CaptureError::Capture { interface: interface.clone(), reason };
     let result = std::thread::scope(|scope| {
         let capture_thread =
             std::thread::Builder::new().name("pixelwatch-capture".into()).spawn_scoped(scope, move || {
@@ -64,8 +66,8 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
                 result
             });
         match capture_thread {
-            Ok(handle) => handle.join().unwrap_or_else(|_| Err(CaptureError::Other("capture thread panicked".into()))),
-            Err(e) => Err(CaptureError::Other(format!("cannot start the capture thread: {e}"))),
+            Ok(handle) => handle.join().unwrap_or_else(|_| Err(failed("the capture thread panicked".into()))),
+            Err(e) => Err(failed(format!("cannot start the capture thread: {e}"))),
         }
     });
     running.shutdown();

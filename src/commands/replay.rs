@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::capture::{self, CaptureError};
+use crate::capture::{CaptureError, OfflineReader};
 use crate::cli::{ReplayArgs, SummaryFormat};
 use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
 use crate::pipeline::{Limits, Pipeline};
@@ -40,18 +40,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         pipeline.summary.files.push(path.clone());
         let mut progress = Progress::new(show_progress, path);
         let mut write_error = None;
-        let result = capture::replay(
-            path,
-            &mut |p| {
-                if write_error.is_none()
-                    && let Err(e) = pipeline.packet(p.ts, p.linktype, p.data, p.orig_len)
-                {
-                    write_error = Some(e);
-                }
-                write_error.is_none() && !running.stopping()
-            },
-            &mut |done, total| progress.update(done, total),
-        );
+        let result = replay_file(path, &mut pipeline, &running, &mut progress, &mut write_error);
         progress.finish();
         if let Some(e) = write_error {
             failure = Some(Failure::Runtime(format!("cannot write events: {e}")));
@@ -63,7 +52,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
                 let msg = e.to_string();
                 pipeline.summary.errors.push(msg.clone());
                 eprintln!("pixelwatch: {msg}; the packets before it were counted");
-                failure.get_or_insert(Failure::Runtime(format!("{} capture file(s) could not be read to the end", 1)));
+                failure.get_or_insert(Failure::Runtime("a capture file could not be read to the end".into()));
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -114,6 +103,34 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         return Err(Failure::Runtime("interrupted by a signal before the end of the captures".into()));
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// Replays one file into the pipeline until its end, a read error, a write error of the event
+/// log (left in `write_error`) or a stop signal.
+fn replay_file(
+    path: &str,
+    pipeline: &mut Pipeline,
+    running: &crate::commands::Running,
+    progress: &mut Progress,
+    write_error: &mut Option<std::io::Error>,
+) -> Result<(), CaptureError> {
+    let mut reader = OfflineReader::open(path)?;
+    let mut n = 0u32;
+    while let Some(p) = reader.next_packet()? {
+        if let Err(e) = pipeline.packet(p.ts, p.linktype, p.data, p.orig_len) {
+            *write_error = Some(e);
+            return Ok(());
+        }
+        n = n.wrapping_add(1);
+        if n % 16_384 == 0 {
+            if running.stopping() {
+                return Ok(());
+            }
+            let at = reader.progress();
+            progress.update(at.bytes_read, at.total_bytes);
+        }
+    }
+    Ok(())
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory and a rename, so a
