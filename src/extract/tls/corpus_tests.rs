@@ -8,7 +8,7 @@
 //! [`MAX_STREAM_PREFIX`](super::MAX_STREAM_PREFIX) bytes. Skips cleanly when there is no corpus.
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use super::tests::message_of;
+use super::testdata::message_of;
 use super::{MAX_STREAM_PREFIX, Outcome, oracle, parse_client_hello_stream};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;

@@ -18,6 +18,8 @@ mod corpus_tests;
 #[cfg(test)]
 mod oracle;
 #[cfg(test)]
+mod testdata;
+#[cfg(test)]
 mod tests;
 
 use crate::extract::Outcome;
@@ -78,8 +80,9 @@ fn is_record_version(major: u8, minor: u8) -> bool {
 ///
 /// - `NotThis`: the stream does not start with a handshake record of version 0x0300..=0x0304, or
 ///   its first handshake message is not a ClientHello (e.g. a server stream, or SSLv2).
-/// - `Incomplete { needed }`: `needed` is a lower bound on the missing bytes; it is exact once the
-///   handshake header has been seen and the rest of the message fits in the current record.
+/// - `Incomplete { needed }`: `needed` is a lower bound on the bytes missing before the ClientHello
+///   is complete; it is exact once the handshake header has been seen and the rest of the message
+///   fits in the current record (a `NotThis`/`Malformed` verdict may come sooner, from headers).
 ///   This path only reads record headers (≤ [`MAX_RECORDS`]), so calling again on each growing
 ///   prefix costs O(records), not O(bytes).
 /// - `Malformed`: a record of another type or version inside the message, a record longer than
@@ -214,7 +217,8 @@ fn finish(stream: &[u8], total: usize, records: u16) -> Outcome<ClientHello> {
 
 /// Parses a bare handshake message (no record layer), as carried in QUIC CRYPTO frames
 /// (RFC 9001 §4.1.3). `msg` is the CRYPTO stream from offset 0; bytes after the ClientHello are
-/// ignored. `records` is 0 in the result.
+/// ignored. `records` is 0 in the result. `Incomplete { needed }` is exact once the 4-byte header
+/// is in.
 ///
 /// RFC 8446 §4: `struct { HandshakeType msg_type; uint24 length; select (msg_type) { case
 /// client_hello: ClientHello; ... }; } Handshake;`.

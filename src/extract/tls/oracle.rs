@@ -91,7 +91,7 @@ pub(super) fn body_of_message(msg: &[u8]) -> &[u8] {
 #[test]
 #[ignore = "timing only; run in release mode"]
 fn bench_hand_written_vs_tls_parser() {
-    use super::tests::{cases, message_of};
+    use super::testdata::{cases, message_of};
     use super::{hello, parse_client_hello_stream};
     use std::hint::black_box;
     use std::time::Instant;
