@@ -2,10 +2,12 @@
 //! server_name (RFC 6066 §3) and encrypted_client_hello (0xfe0d, draft-ietf-tls-esni).
 //!
 //! Hand-written rather than through `tls-parser` 0.12.2, which the tests keep as an oracle
-//! (`oracle.rs`). Measured on the same bytes: this walk is 10–20× faster (it allocates only the
-//! SNI string and parses nothing it does not need), and it does not share tls-parser's traps:
-//! one extension with a malformed body silently truncates tls-parser's extension list (SNI lost),
-//! and an extensions block longer than the message is silently dropped as "no extensions".
+//! (`oracle.rs`: same results on every real hello, 786 in the corpus). Measured on the same bytes
+//! (`oracle::bench_hand_written_vs_tls_parser`; callgrind): a 2,017-byte Chromium 156 hello costs
+//! ~1,100 instructions here against ~8,900 through tls-parser, which allocates the cipher list and
+//! every extension; wall time 6–20× less on the 11 hellos of tests/data/tls. And it avoids
+//! tls-parser's traps: one extension with a malformed body silently truncates its extension list
+//! (SNI lost), and an extensions block longer than the message silently reads as "no extensions".
 
 use super::ClientHello;
 use crate::extract::{Outcome, name};
@@ -131,12 +133,24 @@ fn walk_extensions(block: &[u8], hello: &mut ClientHello) {
         match extension_type {
             EXT_SERVER_NAME if !server_name_seen => {
                 server_name_seen = true;
-                hello.sni = server_name_host(extension_data).map(name::host_presentation);
+                hello.sni = server_name_host(extension_data).map(presentation);
             }
             EXT_ENCRYPTED_CLIENT_HELLO => hello.ech = true,
             _ => {}
         }
     }
+}
+
+/// [`name::host_presentation`] with a fast path for the usual all-printable name: printable ASCII
+/// other than a backslash comes out unchanged, so the bytes are copied as they are (measured: the
+/// byte-by-byte escaper was 2/3 of the instructions of a whole 2 KB ClientHello parse).
+fn presentation(raw: &[u8]) -> String {
+    if raw.iter().all(|&b| matches!(b, 0x21..=0x7e) && b != b'\\')
+        && let Ok(s) = std::str::from_utf8(raw)
+    {
+        return s.to_owned();
+    }
+    name::host_presentation(raw)
 }
 
 /// The first non-empty host_name of a server_name extension.
@@ -164,4 +178,22 @@ fn server_name_host(extension_data: &[u8]) -> Option<&[u8]> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn fast_path_matches_host_presentation() {
+        let mut samples: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b'a', b, b'.', b'z']).collect();
+        samples.push(b"pixel.tracker.test".to_vec());
+        samples.push(b"a\\b.c".to_vec());
+        samples.push(b"".to_vec());
+        samples.push(b"caf\xc3\xa9.fr".to_vec());
+        for raw in &samples {
+            assert_eq!(presentation(raw), name::host_presentation(raw), "{raw:?}");
+        }
+    }
 }

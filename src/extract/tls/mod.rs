@@ -7,7 +7,7 @@
 //!   several records, and it is parsed as soon as its last byte is in the buffer.
 //! - [`parse_client_hello_message`]: a bare handshake message (QUIC CRYPTO stream, RFC 9001 §4).
 //!
-//! The ClientHello grammar itself is in [`hello`] (hand-written, checked reads; see its header for
+//! The ClientHello grammar itself is in `hello.rs` (hand-written, checked reads; see its header for
 //! why this is not done through `tls-parser`).
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 

@@ -86,7 +86,9 @@ pub(super) fn body_of_message(msg: &[u8]) -> &[u8] {
     &msg[4..4 + len]
 }
 
-/// Timing of the hand-written parser against the tls-parser recipe on the same real bytes.
+/// Timing of the hand-written parser against the tls-parser recipe on the same real bytes
+/// (best of 5 rounds, ns per call). `PW_BENCH_N` (calls per round, default 100000) and
+/// `PW_BENCH_CASE` (file name filter) let it run under `valgrind --tool=callgrind` too.
 /// `cargo test --release --lib extract::tls::oracle -- --ignored --nocapture`
 #[test]
 #[ignore = "timing only; run in release mode"]
@@ -96,54 +98,55 @@ fn bench_hand_written_vs_tls_parser() {
     use std::hint::black_box;
     use std::time::Instant;
 
-    fn per_op(n: u32, mut f: impl FnMut()) -> f64 {
-        for _ in 0..n / 10 {
-            f();
-        }
-        let t = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        t.elapsed().as_nanos() as f64 / f64::from(n)
+    #[inline(never)]
+    fn hand(body: &[u8]) -> Outcome<ClientHello> {
+        hello::parse_client_hello_body(black_box(body), 1)
     }
-    let n = 200_000;
-    for c in cases() {
+    #[inline(never)]
+    fn with_tls_parser(body: &[u8]) -> Outcome<ClientHello> {
+        parse_body(black_box(body), 1, true)
+    }
+    #[inline(never)]
+    fn stream(s: &[u8]) -> Outcome<ClientHello> {
+        parse_client_hello_stream(black_box(s))
+    }
+    fn per_op(n: u32, f: impl Fn()) -> f64 {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..n {
+                    f();
+                }
+                t.elapsed().as_nanos() as f64 / f64::from(n)
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+    let n = std::env::var("PW_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let filter = std::env::var("PW_BENCH_CASE").unwrap_or_default();
+    for c in cases().into_iter().filter(|c| c.file.contains(&filter)) {
         let msg = message_of(c.bytes);
         let body = body_of_message(&msg);
-        let stream = &c.bytes[..c.hello_len];
+        let whole = &c.bytes[..c.hello_len];
         let mut framed = Vec::new();
         for chunk in msg.chunks(100) {
             framed.extend_from_slice(&[22, 3, 1, 0, chunk.len() as u8]);
             framed.extend_from_slice(chunk);
         }
-        let hand = per_op(n, || {
-            black_box(hello::parse_client_hello_body(black_box(body), 1));
-        });
-        let tp = per_op(n, || {
-            black_box(parse_body(black_box(body), 1, true));
-        });
-        let full = per_op(n, || {
-            black_box(parse_client_hello_stream(black_box(stream)));
-        });
-        let inc = per_op(n, || {
-            black_box(parse_client_hello_stream(black_box(
-                &stream[..stream.len() - 1],
-            )));
-        });
-        let full100 = per_op(n, || {
-            black_box(parse_client_hello_stream(black_box(&framed)));
-        });
-        let inc100 = per_op(n, || {
-            black_box(parse_client_hello_stream(black_box(
-                &framed[..framed.len() - 1],
-            )));
-        });
+        let hand_ns = per_op(n, || drop(black_box(hand(body))));
+        let tp_ns = per_op(n, || drop(black_box(with_tls_parser(body))));
+        let full = per_op(n, || drop(black_box(stream(whole))));
+        let inc = per_op(n, || drop(black_box(stream(&whole[..whole.len() - 1]))));
+        let full100 = per_op(n, || drop(black_box(stream(&framed))));
+        let inc100 = per_op(n, || drop(black_box(stream(&framed[..framed.len() - 1]))));
         println!(
-            "{:32} {:5} B  body: hand {hand:6.0} ns, tls-parser {tp:6.0} ns ({:4.1}x) | stream {full:6.0} ns, \
-             incomplete {inc:4.0} ns | 100-B records: {full100:6.0} ns, incomplete {inc100:4.0} ns",
+            "{:30} {:4} B body: hand {hand_ns:4.0} ns, tls-parser {tp_ns:5.0} ns ({:4.1}x) | stream {full:4.0} ns, \
+             incomplete {inc:3.0} ns | 100-B records: {full100:4.0} ns, incomplete {inc100:3.0} ns",
             c.file,
             msg.len(),
-            tp / hand
+            tp_ns / hand_ns
         );
     }
 }
