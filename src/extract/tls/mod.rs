@@ -62,7 +62,7 @@ const HANDSHAKE_CLIENT_HELLO: u8 = 1;
 /// RFC 8446 §5.1: "The length MUST NOT exceed 2^14 bytes."
 const MAX_FRAGMENT_LEN: usize = 1 << 14;
 
-/// Is `version` a record-layer version a ClientHello may carry: SSL 3.0 (0x0300) to TLS 1.3
+/// Is `major.minor` a record-layer version a ClientHello may carry: SSL 3.0 (0x0300) to TLS 1.3
 /// (0x0304). RFC 8446 §5.1 says 0x0301 or 0x0303; older stacks send 0x0300..0x0303.
 fn is_record_version(major: u8, minor: u8) -> bool {
     major == 3 && minor <= 4
@@ -87,7 +87,9 @@ fn is_record_version(major: u8, minor: u8) -> bool {
 ///   prefix costs O(records), not O(bytes).
 /// - `Malformed`: a record of another type or version inside the message, a record longer than
 ///   2^14, a ClientHello longer than [`MAX_CLIENT_HELLO_LEN`], more than [`MAX_RECORDS`] records,
-///   or a ClientHello whose fixed part does not fit its length.
+///   or a ClientHello whose fixed part or extensions block does not fit its length.
+///
+/// Zero-length handshake records (forbidden by RFC 8446 §5.1) are tolerated and counted.
 pub fn parse_client_hello_stream(stream: &[u8]) -> Outcome<ClientHello> {
     // Cheap first-bytes check: 0x16 0x03 0x00..=0x04.
     match stream {
