@@ -11,7 +11,7 @@ use crate::model::{ObservationKind, Ts};
 
 /// Most bytes buffered while waiting for the rest of a ClientHello (RFC 8446 §5.1: a handshake
 /// message up to 16 KiB plus record headers).
-pub const TLS_BUFFER_CAP: usize = 16 * 1024 + 4 * 1024;
+pub const TLS_BUFFER_CAP: usize = tls::MAX_STREAM_PREFIX;
 /// Most bytes of an HTTP request head buffered while waiting for its empty line.
 pub const HTTP_HEAD_CAP: usize = 16 * 1024;
 /// A DNS message over TCP is at most 65535 bytes plus its 2-byte prefix.
