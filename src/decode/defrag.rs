@@ -88,10 +88,7 @@ pub(super) struct Defrag {
 
 impl Defrag {
     pub(super) fn new(limits: DefragLimits) -> Defrag {
-        Defrag {
-            limits,
-            ..Defrag::default()
-        }
+        Defrag { limits, ..Defrag::default() }
     }
 
     pub(super) fn entries(&self) -> usize {
@@ -158,8 +155,7 @@ impl Defrag {
     fn compact_order(&mut self) {
         if self.order.len() > 2 * self.table.len() + 64 {
             let table = &self.table;
-            self.order
-                .retain(|(serial, key, _)| table.get(key).is_some_and(|d| d.serial == *serial));
+            self.order.retain(|(serial, key, _)| table.get(key).is_some_and(|d| d.serial == *serial));
         }
     }
 
@@ -177,10 +173,7 @@ impl Defrag {
         let end = offset.saturating_add(data.len());
         // RFC 8200 §4.5: non-last fragments are multiples of 8 bytes; no datagram exceeds
         // 65,535 bytes (RFC 791 §3.1 "Total Length"; the "ping of death" was the opposite).
-        if end > MAX_DATAGRAM
-            || (more && !data.len().is_multiple_of(8))
-            || (more && data.is_empty())
-        {
+        if end > MAX_DATAGRAM || (more && !data.len().is_multiple_of(8)) || (more && data.is_empty()) {
             self.remove(&key);
             return Insert::Invalid;
         }
@@ -196,13 +189,7 @@ impl Defrag {
             let serial = self.next_serial;
             self.next_serial += 1;
             let arena = self.spare.pop().unwrap_or_default();
-            let d = Datagram {
-                serial,
-                total_len: None,
-                received: 0,
-                pieces: Vec::new(),
-                arena,
-            };
+            let d = Datagram { serial, total_len: None, received: 0, pieces: Vec::new(), arena };
             self.bytes += d.cost();
             self.table.insert(key, d);
             self.order.push_back((serial, key, now));
@@ -271,9 +258,7 @@ impl Defrag {
                 new_pieces.push((cursor, ps));
             }
             let (s, e) = (ps.max(offset), pe.min(end));
-            let old = d
-                .arena
-                .get(p.at as usize + (s - ps)..p.at as usize + (e - ps));
+            let old = d.arena.get(p.at as usize + (s - ps)..p.at as usize + (e - ps));
             let new = data.get(s - offset..e - offset);
             if old != new {
                 return Err(());
@@ -313,13 +298,8 @@ impl Defrag {
         };
         for &(s, e) in self.scratch.iter() {
             let at = d.arena.len();
-            d.arena
-                .extend_from_slice(data.get(s - offset..e - offset).unwrap_or(&[]));
-            let piece = Piece {
-                start: s as u32,
-                end: e as u32,
-                at: at as u32,
-            };
+            d.arena.extend_from_slice(data.get(s - offset..e - offset).unwrap_or(&[]));
+            let piece = Piece { start: s as u32, end: e as u32, at: at as u32 };
             let i = d.pieces.partition_point(|p| p.start < piece.start);
             d.pieces.insert(i, piece);
             d.received += e - s;

@@ -6,8 +6,7 @@ use super::{Cx, Layer, Next, be16, error, skipped};
 /// Ethernet II frame (RFC 894): destination (6), source (6), EtherType (2). A value ≤ 1500 in the
 /// type field is an IEEE 802.3 length, followed by an 802.2 LLC header.
 pub(super) fn ethernet<'a>(cx: &mut Cx<'a, '_>, frame: &'a [u8]) -> Next<'a> {
-    let (Some(src), Some(ty), Some(rest)) = (frame.get(6..12), be16(frame, 12), frame.get(14..))
-    else {
+    let (Some(src), Some(ty), Some(rest)) = (frame.get(6..12), be16(frame, 12), frame.get(14..)) else {
         return error(Layer::Link);
     };
     if cx.src_mac.is_none() {
@@ -29,9 +28,7 @@ fn type_or_length(ty: u16, rest: &[u8]) -> Next<'_> {
 /// EtherType (2). Other LLC payloads (STP, NetBIOS…) are not IP.
 pub(super) fn llc(data: &[u8]) -> Next<'_> {
     match data {
-        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => {
-            Next::EtherType(u16::from_be_bytes([*t0, *t1]), rest)
-        }
+        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => Next::EtherType(u16::from_be_bytes([*t0, *t1]), rest),
         [_, _, _, ..] => skipped(),
         _ => error(Layer::Link),
     }

@@ -5,16 +5,10 @@
 
 use std::net::IpAddr;
 
-use etherparse::{
-    IpAuthHeaderSlice, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice,
-    Ipv6RawExtHeaderSlice,
-};
+use etherparse::{IpAuthHeaderSlice, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice};
 
 use super::defrag::{FragKey, Insert};
-use super::{
-    Cx, Decoded, L4, Layer, MAX_IP_DEPTH, Next, Segment, TcpFlags, be16, be32, error, skipped,
-    tunnel,
-};
+use super::{Cx, Decoded, L4, Layer, MAX_IP_DEPTH, Next, Segment, TcpFlags, be16, be32, error, skipped, tunnel};
 
 /// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
 mod proto {
@@ -60,29 +54,14 @@ fn ipv4<'a>(cx: &mut Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let header_len = h.slice().len();
     let end = cx.ip_end(header_len, usize::from(h.total_len()), data.len());
     let payload = data.get(header_len..end).unwrap_or(&[]);
-    let (src, dst) = (
-        IpAddr::V4(h.source_addr()),
-        IpAddr::V4(h.destination_addr()),
-    );
+    let (src, dst) = (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()));
     let protocol = h.protocol().0;
     let offset = h.fragments_offset().value();
     if h.more_fragments() || offset != 0 {
         // RFC 791 §3.2: fragments of one datagram share source, destination, protocol and
         // Identification; Fragment Offset counts 8-byte units.
-        let key = FragKey {
-            src,
-            dst,
-            id: u32::from(h.identification()),
-            proto: protocol,
-        };
-        return fragment(
-            cx,
-            key,
-            usize::from(offset) * 8,
-            h.more_fragments(),
-            payload,
-            false,
-        );
+        let key = FragKey { src, dst, id: u32::from(h.identification()), proto: protocol };
+        return fragment(cx, key, usize::from(offset) * 8, h.more_fragments(), payload, false);
     }
     transport(cx, false, protocol, payload, src, dst)
 }
@@ -97,16 +76,9 @@ fn ipv6<'a>(cx: &mut Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
     };
     let header_len = h.slice().len();
     let payload_len = usize::from(h.payload_length());
-    let end = if payload_len == 0 {
-        data.len()
-    } else {
-        cx.ip_end(header_len, header_len + payload_len, data.len())
-    };
+    let end = if payload_len == 0 { data.len() } else { cx.ip_end(header_len, header_len + payload_len, data.len()) };
     let payload = data.get(header_len..end).unwrap_or(&[]);
-    let (src, dst) = (
-        IpAddr::V6(h.source_addr()),
-        IpAddr::V6(h.destination_addr()),
-    );
+    let (src, dst) = (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()));
     transport(cx, true, h.next_header().0, payload, src, dst)
 }
 
@@ -127,14 +99,7 @@ impl Cx<'_, '_> {
 /// Walks the headers after an IP header down to the transport: AH (RFC 4302 §2) for both
 /// versions; for IPv6 also Hop-by-Hop, Destination Options, Routing (RFC 8200 §4.3–4.6) and
 /// Fragment (§4.5). ESP and unknown protocols end decoding.
-fn transport<'a>(
-    cx: &mut Cx<'a, '_>,
-    v6: bool,
-    first: u8,
-    payload: &'a [u8],
-    src: IpAddr,
-    dst: IpAddr,
-) -> Next<'a> {
+fn transport<'a>(cx: &mut Cx<'a, '_>, v6: bool, first: u8, payload: &'a [u8], src: IpAddr, dst: IpAddr) -> Next<'a> {
     let mut next = first;
     let mut rest = payload;
     for _ in 0..MAX_EXT_HEADERS {
@@ -165,12 +130,7 @@ fn transport<'a>(
                 let after = rest.get(frag.slice().len()..).unwrap_or(&[]);
                 if frag.is_fragmenting_payload() {
                     // RFC 8200 §4.5: the Fragmentable Part starts right after this header.
-                    let key = FragKey {
-                        src,
-                        dst,
-                        id: frag.identification(),
-                        proto: frag.next_header().0,
-                    };
+                    let key = FragKey { src, dst, id: frag.identification(), proto: frag.next_header().0 };
                     let offset = usize::from(frag.fragment_offset().value()) * 8;
                     return fragment(cx, key, offset, frag.more_fragments(), after, true);
                 }
@@ -187,22 +147,11 @@ fn transport<'a>(
 
 /// Hands a fragment to the reassembly table; a completed datagram is decoded from its
 /// protocol on. One reassembly per frame: a fragment inside a reassembled datagram is dropped.
-fn fragment<'a>(
-    cx: &mut Cx<'a, '_>,
-    key: FragKey,
-    offset: usize,
-    more: bool,
-    data: &'a [u8],
-    v6: bool,
-) -> Next<'a> {
+fn fragment<'a>(cx: &mut Cx<'a, '_>, key: FragKey, offset: usize, more: bool, data: &'a [u8], v6: bool) -> Next<'a> {
     if cx.truncated {
         // A fragment cut by the snaplen cannot be reassembled; from a first fragment we still
         // read the transport header and the captured payload (as for any truncated frame).
-        return if offset == 0 {
-            transport(cx, v6, key.proto, data, key.src, key.dst)
-        } else {
-            skipped()
-        };
+        return if offset == 0 { transport(cx, v6, key.proto, data, key.src, key.dst) } else { skipped() };
     }
     let Some(defrag) = cx.defrag.take() else {
         return skipped();
@@ -218,14 +167,9 @@ fn fragment<'a>(
 /// TCP header (RFC 9293 §3.1): Source Port, Destination Port, Sequence Number, Acknowledgment
 /// Number, Data Offset (4 bits, 32-bit words, ≥ 5), control bits; options up to Data Offset.
 fn tcp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, seg: &'a [u8]) -> Next<'a> {
-    let (Some(sport), Some(dport), Some(seq), Some(ack), Some(&off), Some(&flags)) = (
-        be16(seg, 0),
-        be16(seg, 2),
-        be32(seg, 4),
-        be32(seg, 8),
-        seg.get(12),
-        seg.get(13),
-    ) else {
+    let (Some(sport), Some(dport), Some(seq), Some(ack), Some(&off), Some(&flags)) =
+        (be16(seg, 0), be16(seg, 2), be32(seg, 4), be32(seg, 8), seg.get(12), seg.get(13))
+    else {
         return cx.short(Layer::Tcp);
     };
     let data_offset = usize::from(off >> 4) * 4;
@@ -235,29 +179,15 @@ fn tcp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, seg: &'a [u8]) -> Next
     let Some(payload) = seg.get(data_offset..) else {
         return cx.short(Layer::Tcp);
     };
-    let l4 = L4::Tcp {
-        sport,
-        dport,
-        seq,
-        ack,
-        flags: TcpFlags(flags),
-        payload,
-    };
-    Next::Done(Decoded::Segment(Segment {
-        src_mac: cx.src_mac,
-        src,
-        dst,
-        l4,
-        truncated: cx.truncated,
-    }))
+    let l4 = L4::Tcp { sport, dport, seq, ack, flags: TcpFlags(flags), payload };
+    Next::Done(Decoded::Segment(Segment { src_mac: cx.src_mac, src, dst, l4, truncated: cx.truncated }))
 }
 
 /// UDP header (RFC 768): Source Port, Destination Port, Length (header included), Checksum.
 /// Length 0 is allowed only for IPv6 jumbograms (RFC 2675 §4); then the IP length counts.
 /// Tunnels carried over UDP (VXLAN, Geneve, GTP-U, Teredo, GRE-in-UDP) are followed by port.
 fn udp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, dgram: &'a [u8]) -> Next<'a> {
-    let (Some(sport), Some(dport), Some(len)) = (be16(dgram, 0), be16(dgram, 2), be16(dgram, 4))
-    else {
+    let (Some(sport), Some(dport), Some(len)) = (be16(dgram, 0), be16(dgram, 2), be16(dgram, 4)) else {
         return cx.short(Layer::Udp);
     };
     if dgram.len() < 8 {
@@ -279,16 +209,6 @@ fn udp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, dgram: &'a [u8]) -> Ne
     if let Some(next) = tunnel::over_udp(cx, sport, dport, payload) {
         return next;
     }
-    let l4 = L4::Udp {
-        sport,
-        dport,
-        payload,
-    };
-    Next::Done(Decoded::Segment(Segment {
-        src_mac: cx.src_mac,
-        src,
-        dst,
-        l4,
-        truncated: cx.truncated,
-    }))
+    let l4 = L4::Udp { sport, dport, payload };
+    Next::Done(Decoded::Segment(Segment { src_mac: cx.src_mac, src, dst, l4, truncated: cx.truncated }))
 }

@@ -91,16 +91,8 @@ fn null(data: &[u8]) -> Next<'_> {
         return error(Layer::Link);
     };
     let le = u32::from_le_bytes(h);
-    let af = if le < 0x1_0000 {
-        le
-    } else {
-        u32::from_be_bytes(h)
-    };
-    if af_is_ip(af) {
-        Next::Ip(rest)
-    } else {
-        skipped()
-    }
+    let af = if le < 0x1_0000 { le } else { u32::from_be_bytes(h) };
+    if af_is_ip(af) { Next::Ip(rest) } else { skipped() }
 }
 
 /// LINKTYPE_LOOP (OpenBSD loopback): like NULL, but the family is always big-endian.

@@ -5,12 +5,7 @@
 //! ICMP, a fragment held for reassembly…), or [`Decoded::Error`] naming the layer that was malformed
 //! (counted in `pixelwatch_decode_errors_total{layer}`). Never panics on any input.
 
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod defrag;
 mod ether;
@@ -44,14 +39,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    pub const ALL: [Layer; 6] = [
-        Layer::Link,
-        Layer::Ip,
-        Layer::Fragment,
-        Layer::Tunnel,
-        Layer::Tcp,
-        Layer::Udp,
-    ];
+    pub const ALL: [Layer; 6] = [Layer::Link, Layer::Ip, Layer::Fragment, Layer::Tunnel, Layer::Tcp, Layer::Udp];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,19 +81,8 @@ impl TcpFlags {
 /// Transport header and payload of the innermost IP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum L4<'a> {
-    Tcp {
-        sport: u16,
-        dport: u16,
-        seq: u32,
-        ack: u32,
-        flags: TcpFlags,
-        payload: &'a [u8],
-    },
-    Udp {
-        sport: u16,
-        dport: u16,
-        payload: &'a [u8],
-    },
+    Tcp { sport: u16, dport: u16, seq: u32, ack: u32, flags: TcpFlags, payload: &'a [u8] },
+    Udp { sport: u16, dport: u16, payload: &'a [u8] },
 }
 
 /// A decoded TCP or UDP packet. Addresses are those of the innermost IP header (inside tunnels).
@@ -143,11 +120,7 @@ pub struct DefragLimits {
 
 impl Default for DefragLimits {
     fn default() -> Self {
-        DefragLimits {
-            max_entries: 1024,
-            max_bytes: 8 << 20,
-            timeout_micros: 30 * Ts::MICROS_PER_SEC,
-        }
+        DefragLimits { max_entries: 1024, max_bytes: 8 << 20, timeout_micros: 30 * Ts::MICROS_PER_SEC }
     }
 }
 
@@ -178,10 +151,7 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(limits: DefragLimits) -> Decoder {
-        Decoder {
-            stats: DecodeStats::default(),
-            defrag: Defrag::new(limits),
-        }
+        Decoder { stats: DecodeStats::default(), defrag: Defrag::new(limits) }
     }
 
     /// Decodes one frame of link type `linktype` (libpcap `DLT_*`/`LINKTYPE_*` value) captured at `ts`.
@@ -270,11 +240,7 @@ impl<'a> Cx<'a, '_> {
     /// A header did not fit in the bytes left: a snaplen cut when an IP length said more bytes
     /// were sent (not a protocol error), otherwise malformed at `layer`.
     fn short(&self, layer: Layer) -> Next<'a> {
-        if self.truncated {
-            Next::Done(Decoded::Skipped)
-        } else {
-            Next::Done(Decoded::Error(layer))
-        }
+        if self.truncated { Next::Done(Decoded::Skipped) } else { Next::Done(Decoded::Error(layer)) }
     }
 }
 

@@ -23,12 +23,7 @@ mod port {
 }
 
 /// The tunnel a UDP datagram carries, judged by its ports; `None` for ordinary traffic.
-pub(super) fn over_udp<'a>(
-    cx: &Cx<'a, '_>,
-    sport: u16,
-    dport: u16,
-    payload: &'a [u8],
-) -> Option<Next<'a>> {
+pub(super) fn over_udp<'a>(cx: &Cx<'a, '_>, sport: u16, dport: u16, payload: &'a [u8]) -> Option<Next<'a>> {
     Some(match (sport, dport) {
         (_, port::VXLAN) => vxlan(cx, payload),
         (_, port::GENEVE) => geneve(cx, payload),
@@ -62,9 +57,7 @@ pub(super) fn gre<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let len = match flags & 0x0007 {
         0 if flags & GRE_R != 0 => return skipped(),
         0 => 4 + present(GRE_C) + present(GRE_K) + present(GRE_S),
-        1 if flags & GRE_K != 0 && flags & (GRE_C | GRE_R) == 0 => {
-            8 + present(GRE_S) + present(GRE_A)
-        }
+        1 if flags & GRE_K != 0 && flags & (GRE_C | GRE_R) == 0 => 8 + present(GRE_S) + present(GRE_A),
         _ => return error(Layer::Tunnel),
     };
     let Some(rest) = data.get(len..) else {
@@ -146,9 +139,7 @@ const MAX_GTP_EXTENSIONS: usize = 16;
 /// header (§5.2) has a Length in 4-byte units and ends with the next type (0 = none). A G-PDU
 /// carries a T-PDU: IPv4 or IPv6 by the version nibble.
 fn gtp_u<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
-    let (Some(&flags), Some(&message_type), Some(length)) =
-        (data.first(), data.get(1), be16(data, 2))
-    else {
+    let (Some(&flags), Some(&message_type), Some(length)) = (data.first(), data.get(1), be16(data, 2)) else {
         return cx.short(Layer::Tunnel);
     };
     if flags >> 5 != 1 || flags & 0x10 == 0 {
@@ -223,8 +214,7 @@ fn teredo<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
 /// W, M, K… With T set the payload is a frame of the wireless binding (WBID 1 = IEEE 802.11,
 /// RFC 5416); without it an IEEE 802.3 frame. Fragments are not reassembled.
 fn capwap_data<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
-    let (Some(&preamble), Some(&b1), Some(&b2), Some(&b3)) =
-        (data.first(), data.get(1), data.get(2), data.get(3))
+    let (Some(&preamble), Some(&b1), Some(&b2), Some(&b3)) = (data.first(), data.get(1), data.get(2), data.get(3))
     else {
         return cx.short(Layer::Tunnel);
     };
@@ -244,9 +234,7 @@ fn capwap_data<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
         // Cisco controllers send the Frame Control bytes swapped (Wireshark swaps by default);
         // a protocol version other than 0 in the first byte gives it away.
         (false, true, 1) => match payload {
-            [fc0, fc1, ..] if fc0 & 0x03 != 0 && fc1 & 0x03 == 0 => {
-                wlan::data_frame_fc(*fc1, *fc0, payload)
-            }
+            [fc0, fc1, ..] if fc0 & 0x03 != 0 && fc1 & 0x03 == 0 => wlan::data_frame_fc(*fc1, *fc0, payload),
             _ => Next::Ieee80211(payload),
         },
         (false, true, _) => skipped(),
@@ -259,8 +247,7 @@ fn capwap_data<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Next<'a> {
 /// number), Epoch Time (4), Identity (2^IDLen bytes), Signature; then the tunnelled packet.
 /// Other opcodes (heartbeats…) carry no packet: `None`, the datagram is reported as is.
 fn ayiya<'a>(cx: &Cx<'a, '_>, data: &'a [u8]) -> Option<Next<'a>> {
-    let (Some(&id), Some(&sig), Some(&op), Some(&next_header)) =
-        (data.first(), data.get(1), data.get(2), data.get(3))
+    let (Some(&id), Some(&sig), Some(&op), Some(&next_header)) = (data.first(), data.get(1), data.get(2), data.get(3))
     else {
         return Some(cx.short(Layer::Tunnel));
     };

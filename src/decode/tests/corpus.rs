@@ -38,9 +38,8 @@ fn every_corpus_frame_decodes_without_panic() {
         return;
     };
     let dump = std::env::var_os("PIXELWATCH_DECODE_DUMP").map(PathBuf::from);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     files.sort();
     let mut by_link: BTreeMap<i32, Tally> = BTreeMap::new();
     let mut refused = 0;
@@ -65,9 +64,7 @@ fn every_corpus_frame_decodes_without_panic() {
                 Decoded::Segment(s) => {
                     tally.segments += 1;
                     let (sport, dport) = match s.l4 {
-                        L4::Tcp { sport, dport, .. } | L4::Udp { sport, dport, .. } => {
-                            (sport, dport)
-                        }
+                        L4::Tcp { sport, dport, .. } | L4::Udp { sport, dport, .. } => (sport, dport),
                     };
                     let _ = writeln!(out, "{number}|segment|{}|{}|{sport}|{dport}", s.src, s.dst);
                 }
@@ -94,15 +91,8 @@ fn every_corpus_frame_decodes_without_panic() {
             let _ = std::fs::write(dump.join(name).with_extension("txt"), out);
         }
     }
-    eprintln!(
-        "corpus {}: {} files, {refused} refused by libpcap",
-        dir.display(),
-        files.len()
-    );
-    eprintln!(
-        "{:>8} {:>5} {:>8} {:>8} {:>8}  errors",
-        "linktype", "files", "frames", "segment", "skipped"
-    );
+    eprintln!("corpus {}: {} files, {refused} refused by libpcap", dir.display(), files.len());
+    eprintln!("{:>8} {:>5} {:>8} {:>8} {:>8}  errors", "linktype", "files", "frames", "segment", "skipped");
     let mut all = Tally::default();
     for (lt, t) in &by_link {
         eprintln!(
@@ -119,23 +109,11 @@ fn every_corpus_frame_decodes_without_panic() {
             *all.errors.entry(k).or_default() += v;
         }
     }
-    eprintln!(
-        "all: {} frames, {} segments, errors {:?}, {totals:?}",
-        all.frames, all.segments, all.errors
-    );
+    eprintln!("all: {} frames, {} segments, errors {:?}, {totals:?}", all.frames, all.segments, all.errors);
     let errors: u64 = all.errors.values().sum();
     assert!(all.frames > 0);
     // Measured on the 334-capture corpus; the bounds leave room for added captures.
-    assert!(
-        all.segments * 100 >= all.frames * 90,
-        "segments {} of {}",
-        all.segments,
-        all.frames
-    );
-    assert!(
-        errors * 1000 <= all.frames * 5,
-        "errors {errors} of {}",
-        all.frames
-    );
+    assert!(all.segments * 100 >= all.frames * 90, "segments {} of {}", all.segments, all.frames);
+    assert!(errors * 1000 <= all.frames * 5, "errors {errors} of {}", all.frames);
     let _ = Layer::ALL;
 }
