@@ -207,11 +207,12 @@ fn nflog(data: &[u8]) -> Next<'_> {
         if len < 4 {
             return error(Layer::Link);
         }
-        let Some(value) = tlvs.get(4..len) else {
-            return error(Layer::Link);
-        };
         if kind & 0x7fff == NFULA_PAYLOAD {
-            return Next::Ip(value);
+            // A snaplen cut shortens the last TLV: IP will see the packet as truncated.
+            return Next::Ip(tlvs.get(4..len).or(tlvs.get(4..)).unwrap_or(&[]));
+        }
+        if len > tlvs.len() {
+            return error(Layer::Link);
         }
         let padded = len.saturating_add(3) & !3;
         tlvs = tlvs.get(padded..).unwrap_or(&[]);

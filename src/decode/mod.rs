@@ -88,7 +88,8 @@ pub enum L4<'a> {
 /// A decoded TCP or UDP packet. Addresses are those of the innermost IP header (inside tunnels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
-    /// Source MAC of the outermost Ethernet header, when there is one.
+    /// Source MAC of the outermost Ethernet header, when there is one (also the sender address
+    /// of a Linux cooked SLL/SLL2 header of an Ethernet interface).
     pub src_mac: Option<[u8; 6]>,
     pub src: IpAddr,
     pub dst: IpAddr,

@@ -117,3 +117,52 @@ fn every_corpus_frame_decodes_without_panic() {
     assert!(errors * 1000 <= all.frames * 5, "errors {errors} of {}", all.frames);
     let _ = Layer::ALL;
 }
+
+/// Indicative speed: `cargo test --release --lib decode_speed -- --ignored --nocapture`.
+/// Decodes the frames of one plain Ethernet/IPv4/TCP capture, then of the whole corpus, in a
+/// loop from memory (no libpcap in the timed part).
+#[test]
+#[ignore = "timing, run by hand in release mode"]
+fn decode_speed() {
+    use std::hint::black_box;
+    use std::time::Instant;
+    let Some(dir) = corpus_dir() else {
+        eprintln!("corpus not found; skipping");
+        return;
+    };
+    let load = |path: &std::path::Path| -> Vec<(i32, Vec<u8>)> {
+        let Ok(mut cap) = pcap::Capture::from_file(path) else { return Vec::new() };
+        let linktype = cap.get_datalink().0;
+        let mut frames = Vec::new();
+        while let Ok(p) = cap.next_packet() {
+            frames.push((linktype, p.data.to_vec()));
+        }
+        frames
+    };
+    let plain = load(&dir.join("ndpi__opera-vpn.pcapng"));
+    let mut all = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in &paths {
+        all.extend(load(p));
+    }
+    for (name, frames) in [("ndpi__opera-vpn (Ethernet/IPv4/TCP)", &plain), ("whole corpus", &all)] {
+        let mut decoder = Decoder::default();
+        let mut n = 0u64;
+        let mut segments = 0u64;
+        let start = Instant::now();
+        while start.elapsed().as_millis() < 1500 {
+            for (i, (lt, f)) in frames.iter().enumerate() {
+                let d = decoder.decode(Ts(n as i64 + i as i64), *lt, black_box(f));
+                segments += u64::from(matches!(black_box(d), Decoded::Segment(_)));
+            }
+            n += frames.len() as u64;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / n as f64;
+        eprintln!(
+            "{name}: {} frames x {} rounds: {ns:.1} ns/frame ({segments} segments)",
+            frames.len(),
+            n / frames.len() as u64
+        );
+    }
+}
