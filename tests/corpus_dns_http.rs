@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use pixelwatch::extract::Outcome;
 use pixelwatch::extract::dns::{self, parse_message};
+use pixelwatch::extract::http;
 use pixelwatch::model::AnswerData;
 
 fn corpus_dir() -> Option<PathBuf> {
@@ -92,9 +93,16 @@ fn link_to_ip(linktype: i32, frame: &[u8]) -> Option<&[u8]> {
                 at += 4;
             }
             if ethertype == 0x8864 {
-                // PPPoE session header (6 bytes), then the PPP protocol field.
-                let ppp = be16(frame, at + 6)?;
-                at += 8;
+                // PPPoE session header (6 bytes), then the PPP protocol field, which may be
+                // compressed to one odd byte (RFC 1661 §6.5; sv__bug-4810__pppoe-session-http).
+                let first = *frame.get(at + 6)?;
+                let ppp = if first & 1 == 1 {
+                    at += 7;
+                    u16::from(first)
+                } else {
+                    at += 8;
+                    be16(frame, at - 2)?
+                };
                 ethertype = match ppp {
                     0x0021 => 0x0800,
                     0x0057 => 0x86dd,
@@ -408,4 +416,83 @@ fn dns_tcp_framing_on_whole_segments() {
         });
     }
     println!("DNS tcp/53: {segments} segments, {parsed} complete messages parsed");
+}
+
+// ---- HTTP -------------------------------------------------------------------------------------
+
+#[test]
+fn http_hosts_of_single_segment_requests_match_the_oracle() {
+    let Some(corpus) = corpus_dir() else {
+        eprintln!("corpus not found: skipped");
+        return;
+    };
+    let mut total = Score::default();
+    let (mut starts, mut found, mut incomplete, mut malformed, mut no_host) = (0, 0, 0, 0, 0);
+    let mut all_hosts = 0;
+    for (name, path) in captures(&corpus) {
+        let oracle = load_oracle(
+            &corpus.join("expected").join(format!("{name}.jsonl")),
+            &["http_host"],
+        );
+        all_hosts += oracle.scored.len();
+        let mut flows = HashSet::new();
+        let mut got = BTreeSet::new();
+        for_each_segment(&path, |seg| {
+            if seg.proto != Proto::Tcp || !http::looks_like_request_start(seg.payload) {
+                return;
+            }
+            starts += 1;
+            // Every request head in the segment (pipelining), as the stream layer will do.
+            let mut rest = seg.payload;
+            loop {
+                let head = match http::parse_request_head(rest) {
+                    Outcome::Found(h) => h,
+                    Outcome::Incomplete { .. } => {
+                        incomplete += 1;
+                        break;
+                    }
+                    Outcome::Malformed => {
+                        malformed += 1;
+                        break;
+                    }
+                    Outcome::NotThis => break,
+                };
+                found += 1;
+                let flow = flow_key(seg.proto, seg.src, seg.sport, seg.dst, seg.dport);
+                flows.insert(flow);
+                match head.host.and_then(http::host_name) {
+                    Some(host) => {
+                        got.insert(("http_host", norm_name(&host), "", String::new(), flow));
+                    }
+                    None => no_host += 1,
+                }
+                let skip = match head.body {
+                    http::BodyLength::None => Some(0),
+                    http::BodyLength::ContentLength(n) => usize::try_from(n).ok(),
+                    http::BodyLength::Chunked => {
+                        http::chunked_body_len(&rest[head.head_len..]).found()
+                    }
+                };
+                match skip.and_then(|n| rest.get(head.head_len + n..)) {
+                    Some(next) if !next.is_empty() && !head.bad_framing => rest = next,
+                    _ => break,
+                }
+            }
+        });
+        score(&name, &oracle, &flows, &got, &mut total);
+    }
+    println!(
+        "HTTP: {starts} segments starting with a method; {found} heads Found ({no_host} without Host), \
+         {incomplete} Incomplete (head continues in the next segment), {malformed} Malformed; \
+         TP {} FN {} FP {}, {} escaped names not scored; recall {:.4} precision {:.4} \
+         (on flows with a single-segment head; the oracle has {all_hosts} scored hosts in all)",
+        total.tp,
+        total.fn_,
+        total.fp,
+        total.unscorable,
+        total.recall(),
+        total.precision()
+    );
+    assert!(total.tp > 200, "too few HTTP hosts scored: {}", total.tp);
+    assert!(total.recall() > 0.97 && total.precision() > 0.97);
 }
