@@ -17,15 +17,16 @@ use pixelwatch::extract::http;
 use pixelwatch::model::AnswerData;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("PIXELWATCH_CORPUS").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("pcaps").is_dir() && p.join("expected").is_dir())
+    let usable = |p: &PathBuf| p.join("pcaps").is_dir() && p.join("expected").is_dir();
+    if let Some(dir) = std::env::var_os("PIXELWATCH_CORPUS") {
+        return Some(PathBuf::from(dir)).filter(usable);
+    }
+    [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
+        PathBuf::from("/work/shared/corpus"),
+    ]
+    .into_iter()
+    .find(usable)
 }
 
 /// The captures of the corpus, sorted, with their oracle file name (`<name>`).

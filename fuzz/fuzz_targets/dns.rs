@@ -9,7 +9,12 @@ fuzz_target!(|data: &[u8]| {
         // Everything reported was read from the payload: bounded by its size.
         assert!(m.questions.len() * 5 <= data.len());
         assert!(m.answers.len() * 11 <= data.len());
-        for name in m.questions.iter().map(|q| &q.name).chain(m.answers.iter().map(|a| &a.name)) {
+        for name in m
+            .questions
+            .iter()
+            .map(|q| &q.name)
+            .chain(m.answers.iter().map(|a| &a.name))
+        {
             assert!(!name.is_empty() && name.len() <= 4 * 255);
         }
     }

@@ -3,8 +3,8 @@
 use libfuzzer_sys::fuzz_target;
 use pixelwatch::extract::Outcome;
 use pixelwatch::extract::http::{
-    self, BodyLength, ChunkedBody, MAX_HEAD_LEN, chunked_body_len, host_name, looks_like_request_start,
-    parse_request_head,
+    self, BodyLength, ChunkedBody, MAX_HEAD_LEN, chunked_body_len, host_name,
+    looks_like_request_start, parse_request_head,
 };
 
 fuzz_target!(|data: &[u8]| {
