@@ -5,20 +5,38 @@
 
 /// Appends one DNS label to `out` in presentation form.
 pub fn push_label(out: &mut String, label: &[u8]) {
-    for &b in label {
-        match b {
-            b'.' | b'\\' => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x21..=0x7e => out.push(b as char),
-            _ => {
-                out.push('\\');
-                out.push(char::from(b'0' + b / 100));
-                out.push(char::from(b'0' + (b / 10) % 10));
-                out.push(char::from(b'0' + b % 10));
-            }
+    let mut rest = label;
+    while !rest.is_empty() {
+        // Runs of bytes written as they are go in one `push_str`.
+        let plain = rest
+            .iter()
+            .position(|&b| needs_escape(b))
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at_checked(plain).unwrap_or((rest, &[]));
+        if let Ok(run) = std::str::from_utf8(run) {
+            out.push_str(run);
         }
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        push_escaped(out, b);
+        rest = tail;
+    }
+}
+
+/// Bytes that are not printed as they are: everything outside `!`..=`~`, and `.` and `\`.
+fn needs_escape(b: u8) -> bool {
+    !(0x21..=0x7e).contains(&b) || b == b'.' || b == b'\\'
+}
+
+fn push_escaped(out: &mut String, b: u8) {
+    out.push('\\');
+    if b == b'.' || b == b'\\' {
+        out.push(char::from(b));
+    } else {
+        out.push(char::from(b'0' + b / 100));
+        out.push(char::from(b'0' + (b / 10) % 10));
+        out.push(char::from(b'0' + b % 10));
     }
 }
 

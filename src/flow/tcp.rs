@@ -67,6 +67,8 @@ pub struct Stream {
     ooo_bytes: usize,
     scanned_bytes: u32,
     scanned_segments: u16,
+    /// Where a chunked request body stands (RFC 9112 §7.1), while one is being skipped.
+    chunked: Option<http::ChunkedBody>,
     /// A SYN was seen and no payload yet: a cheaper timeout applies.
     pub syn_only: bool,
 }
@@ -82,6 +84,7 @@ impl Stream {
             ooo_bytes: 0,
             scanned_bytes: 0,
             scanned_segments: 0,
+            chunked: None,
             syn_only: true,
         }
     }
@@ -265,15 +268,18 @@ impl Stream {
                         return used;
                     }
                     if st.chunked {
-                        match http::chunked_body_len(rest) {
-                            Outcome::Found(n) => {
-                                used += n.max(1).min(rest.len());
+                        let walker = self.chunked.get_or_insert_with(http::ChunkedBody::new);
+                        match walker.feed(rest) {
+                            Ok(n) if walker.is_done() => {
+                                used += n;
+                                self.chunked = None;
                                 st.chunked = false;
                                 self.app = App::Http(st);
                                 continue;
                             }
-                            Outcome::Incomplete { .. } if rest.len() < HTTP_HEAD_CAP => return used,
-                            _ => {
+                            Ok(_) => return input.len(),
+                            Err(_) => {
+                                self.chunked = None;
                                 self.app = App::Http(HttpState { resync: true, ..HttpState::default() });
                                 return input.len();
                             }
@@ -297,11 +303,17 @@ impl Stream {
                                 });
                             }
                             used += head.head_len.max(1);
+                            if head.bad_framing {
+                                // RFC 9112 §6.3: the server must close; nothing after it is a request.
+                                self.app = App::Done;
+                                return input.len();
+                            }
                             if head.method.eq_ignore_ascii_case(b"CONNECT") {
                                 self.app = App::Scan;
                                 return input.len();
                             }
                             st = HttpState::default();
+                            self.chunked = None;
                             match head.body {
                                 http::BodyLength::None => {}
                                 http::BodyLength::ContentLength(n) => st.skip = n,
