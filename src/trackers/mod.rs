@@ -3,10 +3,44 @@
 //! Sees only names. A name matches the entry with the longest suffix that ends on a label boundary,
 //! case-insensitively, trailing dot ignored: `x.weborama.fr` matches `weborama.fr`,
 //! `notweborama.fr` does not.
+//!
+//! ```
+//! use pixelwatch::trackers::TrackerDb;
+//! let db = TrackerDb::builder().embedded().unwrap().build();
+//! let e = db.lookup("bouyguestelecom.solution.weborama.fr").unwrap();
+//! assert_eq!(&*e.company, "Weborama");
+//! assert!(db.lookup("notweborama.fr").is_none());
+//! ```
 
+mod builder;
+mod formats;
+mod name;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+mod tests_embedded;
+#[cfg(test)]
+mod tests_formats;
+#[cfg(test)]
+mod tests_match;
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+pub use builder::{Builder, ListError, ListSpec};
+pub use formats::{Format, Ignored, detect};
+pub use name::{NameError, canonical_name};
+
 use crate::model::Category;
+
+/// The embedded default list (see the header of the file for its format and curation rules).
+pub const DEFAULT_LIST: &str = include_str!("default-list.tsv");
+
+/// Longest name [`TrackerDb::lookup`] considers (RFC 1035 §2.3.4: 255 octets); longer names never match.
+pub const MAX_LOOKUP_LEN: usize = 255;
 
 /// One list entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +62,16 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// An entry of a later list that replaced the entry of an earlier list with the same suffix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub suffix: Arc<str>,
+    /// Line of the overriding entry in this list.
+    pub line: usize,
+    /// Index in [`TrackerDb::lists`] of the list whose entry was replaced.
+    pub replaced_list: usize,
+}
+
 /// One loaded list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListInfo {
@@ -35,8 +79,20 @@ pub struct ListInfo {
     pub name: String,
     /// `tsv`, `hosts`, `adblock`, `domains`.
     pub format: &'static str,
+    /// Entries loaded from this list (including those later lists overrode).
     pub entries: usize,
+    /// Malformed lines, in file order; at most [`Builder::MAX_SKIPPED_KEPT`] are kept.
     pub skipped: Vec<Skipped>,
+    /// Number of malformed lines (may exceed `skipped.len()`).
+    pub skipped_total: usize,
+    /// Lines deliberately not loaded (comments and blank lines are not counted).
+    pub ignored: Ignored,
+    /// Entries of this list that replaced entries of earlier lists.
+    pub overrides: Vec<Override>,
+    /// Entries of this list replaced by later lists.
+    pub overridden: usize,
+    /// Category given to the entries of a non-TSV list.
+    pub category: Option<Category>,
 }
 
 /// All loaded lists and the matcher over their entries.
@@ -44,6 +100,28 @@ pub struct ListInfo {
 pub struct TrackerDb {
     lists: Vec<ListInfo>,
     entries: Vec<Entry>,
+    /// Suffix → index in `entries`. Keys share the allocation of `Entry::suffix`.
+    index: HashMap<Key, u32, foldhash::fast::RandomState>,
+    /// Most and fewest labels in any suffix: other candidate suffixes are not looked up.
+    max_labels: usize,
+    min_labels: usize,
+}
+
+/// An index key: the entry's suffix, hashed and compared as bytes so that lookups need no UTF-8
+/// check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(Arc<str>);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl TrackerDb {
@@ -52,9 +130,64 @@ impl TrackerDb {
         TrackerDb::default()
     }
 
-    /// The entry matching `name`, if any.
+    /// Starts a database: add lists in order (later lists override earlier ones), then `build()`.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The embedded default list alone.
+    pub fn embedded() -> TrackerDb {
+        Builder::new().add_embedded().build()
+    }
+
+    /// The entry matching `name`, if any: the longest suffix of `name` that ends on a label
+    /// boundary, compared case-insensitively, one trailing dot ignored. No allocation.
     pub fn lookup(&self, name: &str) -> Option<&Entry> {
-        let _ = name;
+        self.lookup_bytes(name.as_bytes())
+    }
+
+    /// [`lookup`](Self::lookup) for a raw name, e.g. DNS label bytes joined with dots. Non-ASCII
+    /// bytes never match, but a suffix after them still can.
+    pub fn lookup_bytes(&self, name: &[u8]) -> Option<&Entry> {
+        let name = name.strip_suffix(b".").unwrap_or(name);
+        let len = name.len();
+        if len == 0 || len > MAX_LOOKUP_LEN || self.index.is_empty() {
+            return None;
+        }
+        // One pass from the right: lower-case into `buf` and note where each suffix candidate
+        // starts (`starts[k]` begins the candidate of k + 1 labels). List suffixes are ASCII, so
+        // the pass stops at the first non-ASCII byte: no candidate can include it.
+        let mut buf = [0u8; MAX_LOOKUP_LEN];
+        let mut starts = [0u8; MAX_LOOKUP_LEN / 2 + 1];
+        let mut n = 0usize;
+        let mut whole = true;
+        let lowered = buf.get_mut(..len)?;
+        for (i, (&b, d)) in name.iter().zip(lowered.iter_mut()).enumerate().rev() {
+            if !b.is_ascii() {
+                whole = false;
+                break;
+            }
+            *d = b.to_ascii_lowercase();
+            if b == b'.'
+                && let Some(s) = starts.get_mut(n)
+            {
+                *s = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                n += 1;
+            }
+        }
+        if whole && let Some(s) = starts.get_mut(n) {
+            *s = 0;
+            n += 1;
+        }
+        // Longest candidate first; none has more labels than the longest list suffix.
+        let hi = self.max_labels.min(n);
+        let lo = self.min_labels.max(1);
+        for labels in (lo..=hi).rev() {
+            let start = usize::from(*starts.get(labels - 1)?);
+            if let Some(&i) = self.index.get(buf.get(start..len)?) {
+                return self.entries.get(i as usize);
+            }
+        }
         None
     }
 
@@ -62,7 +195,29 @@ impl TrackerDb {
         &self.lists
     }
 
+    /// The entries in force (after overrides), in load order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// The list an entry came from.
+    pub fn list_of(&self, entry: &Entry) -> Option<&ListInfo> {
+        self.lists.get(entry.list)
+    }
+
+    /// Approximate heap bytes held by the entries and the index (allocator overhead excluded).
+    pub fn heap_bytes(&self) -> usize {
+        let entry_vec = self.entries.capacity() * std::mem::size_of::<Entry>();
+        let index = self.index.capacity() * (std::mem::size_of::<(Key, u32)>() + 1);
+        let mut strings = 0;
+        let mut last_company: *const u8 = std::ptr::null();
+        for e in &self.entries {
+            strings += e.suffix.len() + e.source.len() + 2 * 2 * std::mem::size_of::<usize>();
+            if e.company.as_ptr() != last_company {
+                strings += e.company.len();
+                last_company = e.company.as_ptr();
+            }
+        }
+        entry_vec + index + strings
     }
 }
