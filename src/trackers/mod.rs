@@ -150,43 +150,45 @@ impl TrackerDb {
     /// bytes never match, but a suffix after them still can.
     pub fn lookup_bytes(&self, name: &[u8]) -> Option<&Entry> {
         let name = name.strip_suffix(b".").unwrap_or(name);
-        let len = name.len();
-        if len == 0 || len > MAX_LOOKUP_LEN || self.index.is_empty() {
+        if name.is_empty() || name.len() > MAX_LOOKUP_LEN || self.index.is_empty() {
             return None;
         }
-        // One pass from the right: lower-case into `buf` and note where each suffix candidate
-        // starts (`starts[k]` begins the candidate of k + 1 labels). List suffixes are ASCII, so
-        // the pass stops at the first non-ASCII byte: no candidate can include it.
+        // Fast path: names on the wire are almost always lower-case ASCII already.
+        let odd = name.iter().fold(0u8, |acc, &b| {
+            acc | (b & 0x80) | u8::from(b.is_ascii_uppercase())
+        });
+        if odd == 0 {
+            return self.longest_suffix(name);
+        }
         let mut buf = [0u8; MAX_LOOKUP_LEN];
-        let mut starts = [0u8; MAX_LOOKUP_LEN / 2 + 1];
-        let mut n = 0usize;
-        let mut whole = true;
-        let lowered = buf.get_mut(..len)?;
-        for (i, (&b, d)) in name.iter().zip(lowered.iter_mut()).enumerate().rev() {
-            if !b.is_ascii() {
-                whole = false;
-                break;
+        let lowered = buf.get_mut(..name.len())?;
+        lowered.copy_from_slice(name);
+        lowered.make_ascii_lowercase();
+        // List suffixes are ASCII: a candidate starts on a label boundary after the last
+        // non-ASCII byte.
+        match lowered.iter().rposition(|b| !b.is_ascii()) {
+            None => self.longest_suffix(lowered),
+            Some(p) => {
+                let tail = lowered.get(p + 1..)?;
+                let dot = tail.iter().position(|&b| b == b'.')?;
+                self.longest_suffix(tail.get(dot + 1..)?)
             }
-            *d = b.to_ascii_lowercase();
-            if b == b'.'
-                && let Some(s) = starts.get_mut(n)
+        }
+    }
+
+    /// The entry of the longest label-boundary suffix of `name` (lower-case ASCII), trying only
+    /// candidates whose label count some entry has.
+    fn longest_suffix(&self, mut name: &[u8]) -> Option<&Entry> {
+        let mut labels = name.iter().filter(|&&b| b == b'.').count() + 1;
+        while labels >= self.min_labels {
+            if labels <= self.max_labels
+                && let Some(&i) = self.index.get(name)
             {
-                *s = u8::try_from(i + 1).unwrap_or(u8::MAX);
-                n += 1;
-            }
-        }
-        if whole && let Some(s) = starts.get_mut(n) {
-            *s = 0;
-            n += 1;
-        }
-        // Longest candidate first; none has more labels than the longest list suffix.
-        let hi = self.max_labels.min(n);
-        let lo = self.min_labels.max(1);
-        for labels in (lo..=hi).rev() {
-            let start = usize::from(*starts.get(labels - 1)?);
-            if let Some(&i) = self.index.get(buf.get(start..len)?) {
                 return self.entries.get(i as usize);
             }
+            let dot = name.iter().position(|&b| b == b'.')?;
+            name = name.get(dot + 1..)?;
+            labels -= 1;
         }
         None
     }

@@ -83,6 +83,45 @@ fn case_dots_and_odd_input() {
 }
 
 #[test]
+fn fast_and_copying_paths_agree() {
+    let db = TrackerDb::builder().embedded().unwrap().build();
+    let names = [
+        "bouyguestelecom.solution.weborama.fr",
+        "www.google-analytics.com",
+        "imap.gmail.com",
+        "a.b.c.d.e.f.mjt.lu",
+        "notweborama.fr",
+        "example.org",
+        "x.ci3.googleusercontent.com",
+    ];
+    for name in names {
+        let lower = db.lookup(name).map(|e| &*e.suffix);
+        assert_eq!(
+            db.lookup(&name.to_ascii_uppercase()).map(|e| &*e.suffix),
+            lower,
+            "{name}"
+        );
+        assert_eq!(
+            db.lookup(&format!("{name}.")).map(|e| &*e.suffix),
+            lower,
+            "{name}."
+        );
+        let mixed: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_eq!(db.lookup(&mixed).map(|e| &*e.suffix), lower, "{mixed}");
+    }
+}
+
+#[test]
 fn many_labels_and_deep_suffixes() {
     let db = small_db();
     let deep = format!("{}solution.weborama.fr", "a.".repeat(100));
