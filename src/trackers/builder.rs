@@ -84,7 +84,7 @@ pub enum ListError {
 }
 
 /// Adds lists in order, then [`build`](Builder::build)s the database.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Builder {
     db: TrackerDb,
 }
@@ -192,7 +192,8 @@ impl Builder {
         });
         let list_company: Arc<str> = Arc::from(company);
         let list_category = category.unwrap_or(Category::Advertising);
-        let mut companies: HashMap<String, Arc<str>> = HashMap::new();
+        let mut companies: HashMap<&str, Arc<str>> = HashMap::new();
+        let mut found = Vec::new();
         let mut lines = data.split(|&b| b == b'\n').enumerate().peekable();
         while let Some((i, raw)) = lines.next() {
             let line_no = i + 1;
@@ -209,9 +210,9 @@ impl Builder {
             } else {
                 text
             };
-            let mut found = Vec::new();
+            found.clear();
             formats::parse_line(format, text, &mut |f| found.push(f));
-            for f in found {
+            for f in found.drain(..) {
                 match f {
                     Found::Malformed(reason) => self.skip(list, line_no, reason),
                     Found::Ignored(kind) => self.info_mut(list).ignored.count(kind),
@@ -219,7 +220,7 @@ impl Builder {
                         let (company, category, source) = match row {
                             Some(row) => {
                                 let company = companies
-                                    .entry(row.company.to_string())
+                                    .entry(row.company)
                                     .or_insert_with(|| Arc::from(row.company))
                                     .clone();
                                 let source: Arc<str> = if embedded {

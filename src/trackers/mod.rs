@@ -96,7 +96,7 @@ pub struct ListInfo {
 }
 
 /// All loaded lists and the matcher over their entries.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TrackerDb {
     lists: Vec<ListInfo>,
     entries: Vec<Entry>,
