@@ -200,7 +200,8 @@ pub fn detect(data: &[u8]) -> Format {
     order.get(i).copied().unwrap_or(Format::Domains)
 }
 
-/// pixelwatch TSV: `suffix<TAB>company<TAB>category<TAB>source`.
+/// pixelwatch TSV: `suffix<TAB>company<TAB>category<TAB>source` (format described in the header
+/// of `default-list.tsv`); a row whose category column reads `category` is a header.
 fn tsv_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
     let trimmed = line.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -286,7 +287,9 @@ fn ends_with_label(name: &str, label: &str) -> bool {
         && name.as_bytes().get(name.len() - label.len() - 1) == Some(&b'.')
 }
 
-/// Hosts file line: an address, then one or more names; `#` starts a comment anywhere.
+/// Hosts file line (hosts(5); RFC 952 "DoD Internet host table specification" for the older
+/// table form): an address, then one or more names separated by blanks; `#` starts a comment
+/// anywhere on the line.
 fn hosts_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
     let content = line.split('#').next().unwrap_or("");
     let mut tokens = content.split_ascii_whitespace();
@@ -316,7 +319,8 @@ fn hosts_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
     }
 }
 
-/// One name per line; `#` starts a comment; a leading `*.` or `.` is accepted (suffix match).
+/// Plain domain list: one name per line (RFC 1035 §5.1 text form of a name), `#` starts a
+/// comment; a leading `*.` or `.` is accepted and dropped, since every entry is a suffix anyway.
 fn domains_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
     let content = line.split('#').next().unwrap_or("").trim();
     if content.is_empty() {

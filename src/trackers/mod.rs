@@ -197,7 +197,8 @@ impl TrackerDb {
         &self.lists
     }
 
-    /// The entries in force (after overrides), in load order.
+    /// The entries in force, in load order; an overriding entry takes the place of the one it
+    /// replaced.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
