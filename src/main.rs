@@ -70,6 +70,10 @@ impl Background for TokioBackground {
                     let signals = async {
                         wait_for_signal().await;
                         flag.store(true, Ordering::SeqCst);
+                        // A second signal means "now": don't wait for the outputs to be written.
+                        wait_for_signal().await;
+                        eprintln!("pixelwatch: second signal, exiting without finishing the outputs");
+                        std::process::exit(1);
                     };
                     let mut done = done_rx.clone();
                     let finished = async move {

@@ -68,7 +68,15 @@ impl Running {
 
 /// Loads the embedded list (unless disabled) and the user's lists; prints a warning per skipped line.
 pub fn load_trackers(args: &ListArgs) -> Result<TrackerDb, Failure> {
-    let db = crate::trackers::load(!args.no_default_list, &args.lists).map_err(|e| Failure::Usage(e.to_string()))?;
+    let usage = |e: crate::trackers::ListError| Failure::Usage(e.to_string());
+    let mut builder = TrackerDb::builder();
+    if !args.no_default_list {
+        builder = builder.embedded().map_err(usage)?;
+    }
+    for spec in &args.lists {
+        builder = builder.file(spec).map_err(usage)?;
+    }
+    let db = builder.build();
     for list in db.lists() {
         for skipped in &list.skipped {
             eprintln!("pixelwatch: warning: {}:{}: {}", list.name, skipped.line, skipped.reason);

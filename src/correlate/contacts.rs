@@ -9,8 +9,10 @@ use crate::flow::table::{BoundedMap, Idle};
 use crate::model::{AnswerData, Contact, Observation, ObservationKind, Ts, Via};
 use crate::trackers::{Entry, TrackerDb};
 
-/// How long a DNS transaction is remembered to count its query and response once.
-const LOOKUP_KEEP: i64 = 30 * Ts::MICROS_PER_SEC;
+/// DNS questions for one name from one client within this window are one lookup: the query and
+/// its response, retransmissions, and the A + AAAA + HTTPS questions a resolver library sends
+/// together all make a single contact.
+const LOOKUP_WINDOW: i64 = 5 * Ts::MICROS_PER_SEC;
 /// How long a first-party name whose CNAME chain reached a tracker stays attributed to it.
 const CLOAK_KEEP: i64 = 3600 * Ts::MICROS_PER_SEC;
 
@@ -28,10 +30,12 @@ impl Default for ContactLimits {
     }
 }
 
-struct Counted;
+struct Counted {
+    at: Ts,
+}
 impl Idle for Counted {
     fn idle_timeout(&self) -> i64 {
-        LOOKUP_KEEP
+        LOOKUP_WINDOW
     }
 }
 
@@ -48,18 +52,20 @@ impl Idle for Cloaked {
 
 /// See the module documentation.
 pub struct Contacts {
-    /// (client, DNS id, lower-case question name) of lookups already counted.
-    lookups: BoundedMap<(IpAddr, u16, Box<str>), Counted>,
-    /// (client, lower-case first-party name) whose CNAME chain reached a tracker.
-    cloaked: BoundedMap<(IpAddr, Box<str>), Cloaked>,
+    /// (client, lower-case question name) of lookups counted in the last [`LOOKUP_WINDOW`].
+    lookups: BoundedMap<(IpAddr, Box<str>), Counted>,
+    /// Lower-case first-party names whose CNAME chain reached a tracker. Not per client: the
+    /// chain is a fact about the name, and a dual-stack client may resolve over IPv4 and connect
+    /// over IPv6.
+    cloaked: BoundedMap<Box<str>, Cloaked>,
     pub addr_names: AddrNames,
 }
 
 impl Contacts {
     pub fn new(limits: ContactLimits) -> Contacts {
         Contacts {
-            lookups: BoundedMap::new(limits.lookups, LOOKUP_KEEP),
-            cloaked: BoundedMap::new(limits.cloaked_names, CLOAK_KEEP),
+            lookups: BoundedMap::new(limits.lookups),
+            cloaked: BoundedMap::new(limits.cloaked_names),
             addr_names: AddrNames::new(limits.addr_names),
         }
     }
@@ -100,15 +106,15 @@ impl Contacts {
             cloaked,
         };
         match &obs.kind {
-            ObservationKind::DnsQuery { name, qr, id, .. } => {
+            ObservationKind::DnsQuery { name, qr, .. } => {
                 let client = if *qr { flow.dst } else { flow.src };
                 if let Some(entry) = db.lookup(name).filter(|e| e.category.is_tracker())
-                    && self.first_time(client, *id, name, obs.ts)
+                    && self.first_time(client, name, obs.ts)
                 {
                     contacts.push(make(name, name, entry, Via::Dns, false, client));
                 }
             }
-            ObservationKind::DnsAnswer { name, data, ttl, qname, id } => {
+            ObservationKind::DnsAnswer { name, data, ttl, qname, .. } => {
                 let client = flow.dst;
                 let qname = qname.as_deref().unwrap_or(name);
                 match data {
@@ -117,12 +123,12 @@ impl Contacts {
                         if db.lookup(qname).is_some_and(|e| e.category.is_tracker()) {
                             return; // the name itself is a tracker: counted by its question
                         }
-                        let key = (client, lower(qname));
+                        let key = lower(qname);
                         if self.cloaked.peek(&key).is_none() {
                             let cloak = Cloaked { entry: entry.clone(), matched: Arc::from(target.as_str()) };
                             self.cloaked.insert(key, cloak, obs.ts);
                         }
-                        if self.first_time(client, *id, qname, obs.ts) {
+                        if self.first_time(client, qname, obs.ts) {
                             contacts.push(make(qname, target, entry, Via::Dns, true, client));
                         }
                     }
@@ -155,7 +161,7 @@ impl Contacts {
             Some(entry) if entry.category.is_tracker() => contacts.push(contact(entry, name, false)),
             Some(_) => {}
             None => {
-                if let Some(c) = self.cloaked.get_mut(&(client, lower(name)), obs.ts) {
+                if let Some(c) = self.cloaked.get_mut(&lower(name), obs.ts) {
                     contacts.push(contact(&c.entry, &c.matched, true));
                 }
             }
@@ -166,35 +172,31 @@ impl Contacts {
         self.addr_names.learn(client, addr, Arc::from(qname), ttl, now);
     }
 
-    /// Records the DNS transaction; true the first time it is seen.
-    fn first_time(&mut self, client: IpAddr, id: u16, name: &str, now: Ts) -> bool {
-        let key = (client, id, lower(name));
-        if self.lookups.get_mut(&key, now).is_some() {
+    /// Records a lookup of `name` by `client`; true unless one was counted in the last window.
+    fn first_time(&mut self, client: IpAddr, name: &str, now: Ts) -> bool {
+        let key = (client, lower(name));
+        if self.lookups.peek(&key).is_some_and(|c| now.since(c.at) < LOOKUP_WINDOW) {
             return false;
         }
-        self.lookups.insert(key, Counted, now);
+        self.lookups.insert(key, Counted { at: now }, now);
         true
     }
 
     /// Whether an observation touches a tracker or a context host (logged without `--events-all`).
     fn is_relevant(&self, db: &TrackerDb, obs: &Observation) -> bool {
-        let client_of_answer = obs.flow.dst;
         match &obs.kind {
-            ObservationKind::DnsQuery { name, qr, .. } => {
-                let client = if *qr { obs.flow.dst } else { obs.flow.src };
-                db.lookup(name).is_some() || self.cloaked.peek(&(client, lower(name))).is_some()
-            }
+            ObservationKind::DnsQuery { name, .. } => db.lookup(name).is_some() || self.cloaked.peek(&lower(name)).is_some(),
             ObservationKind::DnsAnswer { name, data, qname, .. } => {
                 db.lookup(name).is_some()
                     || matches!(data, AnswerData::Cname(t) if db.lookup(t).is_some())
                     || qname.as_deref().is_some_and(|q| {
-                        db.lookup(q).is_some() || self.cloaked.peek(&(client_of_answer, lower(q))).is_some()
+                        db.lookup(q).is_some() || self.cloaked.peek(&lower(q)).is_some()
                     })
             }
             ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => {
-                db.lookup(name).is_some() || self.cloaked.peek(&(obs.flow.src, lower(name))).is_some()
+                db.lookup(name).is_some() || self.cloaked.peek(&lower(name)).is_some()
             }
         }
     }

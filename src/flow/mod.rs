@@ -61,7 +61,7 @@ pub struct FlowTracker {
 impl FlowTracker {
     pub fn new(limits: FlowLimits) -> FlowTracker {
         FlowTracker {
-            streams: BoundedMap::new(limits.max_streams, tcp::SYN_TIMEOUT),
+            streams: BoundedMap::new(limits.max_streams),
             kinds: Vec::new(),
             dns_malformed: 0,
         }

@@ -31,7 +31,7 @@ pub struct AddrNames {
 
 impl AddrNames {
     pub fn new(capacity: usize) -> AddrNames {
-        AddrNames { map: BoundedMap::new(capacity, MIN_KEEP) }
+        AddrNames { map: BoundedMap::new(capacity) }
     }
 
     /// `client` was told at `now` that `name` has address `addr` for `ttl` seconds.

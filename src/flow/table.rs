@@ -1,10 +1,11 @@
 //! A bounded hash map with idle expiry in capture time: the one structure behind every cache and
 //! flow table, so each of them is bounded the same way.
 //!
-//! Entries sit in a FIFO of (time last queued, key, generation). Touching an entry only updates
-//! its slot; the queue is fixed up lazily when its front is examined (an entry touched since it
-//! was queued is queued again at the back). Expiry and capacity eviction are therefore O(1)
-//! amortized per operation, with no per-packet allocation.
+//! Entries sit in a FIFO of (deadline when queued, key, generation). Touching an entry only
+//! updates its slot; the queue is fixed up lazily when its front is examined: an entry whose real
+//! deadline (last seen + its idle timeout) has moved since it was queued goes to the back with
+//! the new deadline, which lies in the future, so one `expire` call visits it at most once.
+//! Expiry and capacity eviction are O(1) amortized per operation, with no per-packet allocation.
 
 use std::collections::VecDeque;
 use std::hash::Hash;
@@ -39,20 +40,17 @@ pub struct BoundedMap<K, V> {
     map: HashMap<K, Slot<V>>,
     queue: VecDeque<(Ts, K, u32)>,
     capacity: usize,
-    /// Shortest idle timeout any value can have: the queue front is examined no sooner.
-    min_timeout: i64,
     generation: u32,
     pub evicted_timeout: u64,
     pub evicted_capacity: u64,
 }
 
 impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
-    pub fn new(capacity: usize, min_timeout: i64) -> Self {
+    pub fn new(capacity: usize) -> Self {
         BoundedMap {
             map: HashMap::default(),
             queue: VecDeque::new(),
             capacity: capacity.max(1),
-            min_timeout: min_timeout.max(0),
             generation: 0,
             evicted_timeout: 0,
             evicted_capacity: 0,
@@ -94,8 +92,9 @@ impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
         }
         self.generation = self.generation.wrapping_add(1);
         let generation = self.generation;
+        let deadline = now.plus(value.idle_timeout());
         self.map.insert(key.clone(), Slot { value, last_seen: now, generation });
-        self.queue.push_back((now, key, generation));
+        self.queue.push_back((deadline, key, generation));
         if self.queue.len() > self.capacity.saturating_mul(2).max(64) {
             self.compact();
         }
@@ -108,11 +107,8 @@ impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
 
     /// Removes entries idle past their timeout at capture time `now`; calls `on_evict` for each.
     pub fn expire(&mut self, now: Ts, mut on_evict: impl FnMut(K, V)) {
-        while let Some((queued, _, _)) = self.queue.front() {
-            if queued.plus(self.min_timeout) > now {
-                break;
-            }
-            let Some((queued, key, generation)) = self.queue.pop_front() else { break };
+        while self.queue.front().is_some_and(|(deadline, _, _)| *deadline <= now) {
+            let Some((_, key, generation)) = self.queue.pop_front() else { break };
             let Some(slot) = self.map.get(&key) else { continue };
             if slot.generation != generation {
                 continue;
@@ -124,9 +120,8 @@ impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
                     on_evict(key, slot.value);
                 }
             } else {
-                // Touched since it was queued (or a longer timeout): queue it again.
-                let last = slot.last_seen.max(queued);
-                self.queue.push_back((last, key, generation));
+                // Touched since it was queued: queue it again with its (future) deadline.
+                self.queue.push_back((deadline, key, generation));
             }
         }
     }
@@ -139,10 +134,10 @@ impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
             if slot.generation != generation {
                 continue;
             }
-            if slot.last_seen > queued && tries < 8 {
+            let deadline = slot.last_seen.plus(slot.value.idle_timeout());
+            if deadline > queued && tries < 8 {
                 tries += 1;
-                let last = slot.last_seen;
-                self.queue.push_back((last, key, generation));
+                self.queue.push_back((deadline, key, generation));
                 continue;
             }
             let slot = self.map.remove(&key)?;
@@ -176,7 +171,7 @@ mod tests {
 
     #[test]
     fn expires_idle_entries_in_capture_time() {
-        let mut m = BoundedMap::new(10, 5);
+        let mut m = BoundedMap::new(10);
         m.insert(1u32, V(10), Ts(0));
         m.insert(2u32, V(10), Ts(0));
         assert!(m.get_mut(&2, Ts(8)).is_some());
@@ -192,7 +187,7 @@ mod tests {
 
     #[test]
     fn capacity_is_never_exceeded_and_lru_goes_first() {
-        let mut m = BoundedMap::new(3, 1_000);
+        let mut m = BoundedMap::new(3);
         for k in 0..3u32 {
             m.insert(k, V(1_000), Ts(k as i64));
         }
@@ -208,8 +203,29 @@ mod tests {
     }
 
     #[test]
+    fn entries_longer_lived_than_others_do_not_stall_expiry() {
+        // Regression: an entry touched recently, with a timeout longer than the time since it was
+        // queued, used to be re-queued forever within one expire call.
+        struct Mixed(i64);
+        impl Idle for Mixed {
+            fn idle_timeout(&self) -> i64 {
+                self.0
+            }
+        }
+        let mut m = BoundedMap::new(100);
+        m.insert(1u32, Mixed(100), Ts(0));
+        m.insert(2u32, Mixed(5), Ts(0));
+        m.get_mut(&1, Ts(50));
+        let mut gone = vec![];
+        m.expire(Ts(120), |k, _| gone.push(k));
+        assert_eq!(gone, vec![2]);
+        m.expire(Ts(151), |k, _| gone.push(k));
+        assert_eq!(gone, vec![2, 1]);
+    }
+
+    #[test]
     fn removed_and_reinserted_keys_do_not_grow_the_queue() {
-        let mut m = BoundedMap::new(4, 1_000_000);
+        let mut m = BoundedMap::new(4);
         for i in 0..10_000i64 {
             m.insert(7u32, V(1_000_000), Ts(i));
             m.remove(&7);

@@ -3,10 +3,44 @@
 //! Sees only names. A name matches the entry with the longest suffix that ends on a label boundary,
 //! case-insensitively, trailing dot ignored: `x.weborama.fr` matches `weborama.fr`,
 //! `notweborama.fr` does not.
+//!
+//! ```
+//! use pixelwatch::trackers::TrackerDb;
+//! let db = TrackerDb::builder().embedded().unwrap().build();
+//! let e = db.lookup("bouyguestelecom.solution.weborama.fr").unwrap();
+//! assert_eq!(&*e.company, "Weborama");
+//! assert!(db.lookup("notweborama.fr").is_none());
+//! ```
 
+mod builder;
+mod formats;
+mod name;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+mod tests_embedded;
+#[cfg(test)]
+mod tests_formats;
+#[cfg(test)]
+mod tests_match;
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+pub use builder::{Builder, ListError, ListSpec};
+pub use formats::{Format, Ignored, detect};
+pub use name::{NameError, canonical_name};
+
 use crate::model::Category;
+
+/// The embedded default list (see the header of the file for its format and curation rules).
+pub const DEFAULT_LIST: &str = include_str!("default-list.tsv");
+
+/// Longest name [`TrackerDb::lookup`] considers (RFC 1035 §2.3.4: 255 octets); longer names never match.
+pub const MAX_LOOKUP_LEN: usize = 255;
 
 /// One list entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +62,16 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// An entry of a later list that replaced the entry of an earlier list with the same suffix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub suffix: Arc<str>,
+    /// Line of the overriding entry in this list.
+    pub line: usize,
+    /// Index in [`TrackerDb::lists`] of the list whose entry was replaced.
+    pub replaced_list: usize,
+}
+
 /// One loaded list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListInfo {
@@ -35,15 +79,49 @@ pub struct ListInfo {
     pub name: String,
     /// `tsv`, `hosts`, `adblock`, `domains`.
     pub format: &'static str,
+    /// Entries loaded from this list (including those later lists overrode).
     pub entries: usize,
+    /// Malformed lines, in file order; at most [`Builder::MAX_SKIPPED_KEPT`] are kept.
     pub skipped: Vec<Skipped>,
+    /// Number of malformed lines (may exceed `skipped.len()`).
+    pub skipped_total: usize,
+    /// Lines deliberately not loaded (comments and blank lines are not counted).
+    pub ignored: Ignored,
+    /// Entries of this list that replaced entries of earlier lists.
+    pub overrides: Vec<Override>,
+    /// Entries of this list replaced by later lists.
+    pub overridden: usize,
+    /// Category given to the entries of a non-TSV list.
+    pub category: Option<Category>,
 }
 
 /// All loaded lists and the matcher over their entries.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TrackerDb {
     lists: Vec<ListInfo>,
     entries: Vec<Entry>,
+    /// Suffix → index in `entries`. Keys share the allocation of `Entry::suffix`.
+    index: HashMap<Key, u32, foldhash::fast::RandomState>,
+    /// Most and fewest labels in any suffix: other candidate suffixes are not looked up.
+    max_labels: usize,
+    min_labels: usize,
+}
+
+/// An index key: the entry's suffix, hashed and compared as bytes so that lookups need no UTF-8
+/// check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(Arc<str>);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl TrackerDb {
@@ -52,14 +130,66 @@ impl TrackerDb {
         TrackerDb::default()
     }
 
-    /// The embedded default list (provisional).
-    pub fn embedded() -> TrackerDb {
-        TrackerDb::default()
+    /// Starts a database: add lists in order (later lists override earlier ones), then `build()`.
+    pub fn builder() -> Builder {
+        Builder::new()
     }
 
-    /// The entry matching `name`, if any.
+    /// The embedded default list alone.
+    pub fn embedded() -> TrackerDb {
+        Builder::new().add_embedded().build()
+    }
+
+    /// The entry matching `name`, if any: the longest suffix of `name` that ends on a label
+    /// boundary, compared case-insensitively, one trailing dot ignored. No allocation.
     pub fn lookup(&self, name: &str) -> Option<&Entry> {
-        let _ = name;
+        self.lookup_bytes(name.as_bytes())
+    }
+
+    /// [`lookup`](Self::lookup) for a raw name, e.g. DNS label bytes joined with dots. Non-ASCII
+    /// bytes never match, but a suffix after them still can.
+    pub fn lookup_bytes(&self, name: &[u8]) -> Option<&Entry> {
+        let name = name.strip_suffix(b".").unwrap_or(name);
+        if name.is_empty() || name.len() > MAX_LOOKUP_LEN || self.index.is_empty() {
+            return None;
+        }
+        // Fast path: names on the wire are almost always lower-case ASCII already.
+        let odd = name.iter().fold(0u8, |acc, &b| {
+            acc | (b & 0x80) | u8::from(b.is_ascii_uppercase())
+        });
+        if odd == 0 {
+            return self.longest_suffix(name);
+        }
+        let mut buf = [0u8; MAX_LOOKUP_LEN];
+        let lowered = buf.get_mut(..name.len())?;
+        lowered.copy_from_slice(name);
+        lowered.make_ascii_lowercase();
+        // List suffixes are ASCII: a candidate starts on a label boundary after the last
+        // non-ASCII byte.
+        match lowered.iter().rposition(|b| !b.is_ascii()) {
+            None => self.longest_suffix(lowered),
+            Some(p) => {
+                let tail = lowered.get(p + 1..)?;
+                let dot = tail.iter().position(|&b| b == b'.')?;
+                self.longest_suffix(tail.get(dot + 1..)?)
+            }
+        }
+    }
+
+    /// The entry of the longest label-boundary suffix of `name` (lower-case ASCII), trying only
+    /// candidates whose label count some entry has.
+    fn longest_suffix(&self, mut name: &[u8]) -> Option<&Entry> {
+        let mut labels = name.iter().filter(|&&b| b == b'.').count() + 1;
+        while labels >= self.min_labels {
+            if labels <= self.max_labels
+                && let Some(&i) = self.index.get(name)
+            {
+                return self.entries.get(i as usize);
+            }
+            let dot = name.iter().position(|&b| b == b'.')?;
+            name = name.get(dot + 1..)?;
+            labels -= 1;
+        }
         None
     }
 
@@ -67,18 +197,30 @@ impl TrackerDb {
         &self.lists
     }
 
+    /// The entries in force, in load order; an overriding entry takes the place of the one it
+    /// replaced.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
-}
 
-/// Error loading a list (provisional).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ListError(pub String);
+    /// The list an entry came from.
+    pub fn list_of(&self, entry: &Entry) -> Option<&ListInfo> {
+        self.lists.get(entry.list)
+    }
 
-/// Loads the embedded list (when `with_default`) and the user's list files (provisional).
-pub fn load(with_default: bool, specs: &[String]) -> Result<TrackerDb, ListError> {
-    let _ = (with_default, specs);
-    Ok(TrackerDb::empty())
+    /// Approximate heap bytes held by the entries and the index (allocator overhead excluded).
+    pub fn heap_bytes(&self) -> usize {
+        let entry_vec = self.entries.capacity() * std::mem::size_of::<Entry>();
+        let index = self.index.capacity() * (std::mem::size_of::<(Key, u32)>() + 1);
+        let mut strings = 0;
+        let mut last_company: *const u8 = std::ptr::null();
+        for e in &self.entries {
+            strings += e.suffix.len() + e.source.len() + 2 * 2 * std::mem::size_of::<usize>();
+            if e.company.as_ptr() != last_company {
+                strings += e.company.len();
+                last_company = e.company.as_ptr();
+            }
+        }
+        entry_vec + index + strings
+    }
 }
