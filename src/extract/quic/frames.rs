@@ -123,6 +123,7 @@ fn parse_frame(buf: &[u8]) -> Result<(Frame<'_>, &[u8]), FrameError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

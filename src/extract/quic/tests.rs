@@ -52,8 +52,11 @@ fn initial(packet: &[u8]) -> LongPacket<'_> {
     }
 }
 
-/// Opens an Initial with keys derived from its own DCID, returns (packet number, CRYPTO frames).
-fn open_own(packet: &[u8]) -> Result<(u64, Vec<(u64, Vec<u8>)>), OpenError> {
+/// A packet number and the (offset, data) of its CRYPTO frames.
+type OpenedCrypto = (u64, Vec<(u64, Vec<u8>)>);
+
+/// Opens an Initial with keys derived from its own DCID.
+fn open_own(packet: &[u8]) -> Result<OpenedCrypto, OpenError> {
     let p = initial(packet);
     let LongKind::Initial { params, .. } = p.kind else { panic!("not an Initial: {:?}", p.kind) };
     let keys = InitialKeys::client(params, p.dcid).unwrap();

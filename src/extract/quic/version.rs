@@ -142,7 +142,8 @@ pub fn is_google_quic(version: u32) -> bool {
     (a == b'Q' || a == b'T') && b == b'0' && c.is_ascii_digit() && d.is_ascii_digit()
 }
 
-/// Decodes 40 hex digits at compile time.
+/// Decodes 40 hex digits at compile time (only ever evaluated in constants).
+#[allow(clippy::indexing_slicing, clippy::panic)]
 const fn hex20(s: [u8; 40]) -> [u8; 20] {
     const fn nibble(c: u8) -> u8 {
         match c {
@@ -161,6 +162,7 @@ const fn hex20(s: [u8; 40]) -> [u8; 20] {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
