@@ -7,6 +7,9 @@ use crate::extract::quic::handshake_message_len;
 /// Most disjoint byte ranges kept while holes remain (Chromium sends tens of fragments).
 pub const MAX_RANGES: usize = 64;
 
+/// Heap bytes of one range.
+const RANGE_BYTES: usize = std::mem::size_of::<(u32, u32)>();
+
 /// What became of one CRYPTO fragment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -37,7 +40,7 @@ pub struct CryptoStream {
     /// Bytes `[0, buf.len())` of the stream; holes are zero.
     buf: Vec<u8>,
     /// Received ranges `[start, end)`, sorted, disjoint and not adjacent.
-    ranges: Vec<(usize, usize)>,
+    ranges: Vec<(u32, u32)>,
     /// CRYPTO frames that carried bytes of the message.
     pub fragments: u16,
 }
@@ -45,7 +48,7 @@ pub struct CryptoStream {
 impl CryptoStream {
     /// Heap bytes held (what the tracker's byte budget counts).
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity() + self.ranges.capacity() * std::mem::size_of::<(usize, usize)>()
+        self.buf.capacity() + self.ranges.capacity() * RANGE_BYTES
     }
 
     /// Frees the buffer; returns the bytes it held.
@@ -73,17 +76,21 @@ impl CryptoStream {
         }
         let data = data.get(..data.len().min(limit - start)).unwrap_or_default();
         let end = start + data.len();
-        if self.ranges.iter().any(|&(s, e)| s <= start && end <= e) {
+        let (Ok(start32), Ok(end32)) = (u32::try_from(start), u32::try_from(end)) else { return Stored::Beyond };
+        if self.ranges.iter().any(|&(s, e)| s <= start32 && end32 <= e) {
             // A duplicate (retransmission): nothing new.
             return Stored::Grew(0);
         }
-        if self.ranges.len() >= MAX_RANGES && !self.ranges.iter().any(|&(s, e)| s <= end && start <= e) {
+        if self.ranges.len() >= MAX_RANGES && !self.ranges.iter().any(|&(s, e)| s <= end32 && start32 <= e) {
             return Stored::Refused;
         }
         let before = self.heap_bytes();
+        // Room for one more range (doubling, from 4); never more than `budget` new bytes in all.
+        let more_ranges = if self.ranges.len() == self.ranges.capacity() { self.ranges.capacity().max(4) } else { 0 };
+        let Some(budget) = budget.checked_sub(more_ranges * RANGE_BYTES) else { return Stored::Refused };
         if end > self.buf.len() {
             // Reserve the whole message once its length is known (one allocation), else what
-            // this fragment needs; never more than `budget` new bytes.
+            // this fragment needs.
             let have = self.buf.capacity();
             let mut goal = self.message_len().map_or(end, |(_, len)| len.min(cap).max(end));
             if goal > have && goal - have > budget {
@@ -94,36 +101,32 @@ impl CryptoStream {
             }
             self.buf.resize(end, 0);
         }
+        if more_ranges > 0 && self.ranges.try_reserve_exact(more_ranges).is_err() {
+            return Stored::Refused;
+        }
         if let Some(dst) = self.buf.get_mut(start..end) {
             dst.copy_from_slice(data);
         }
-        self.add_range(start, end);
+        self.add_range(start32, end32);
         self.fragments = self.fragments.saturating_add(1);
+        // Both vectors only ever grow: the difference is exact.
         Stored::Grew(self.heap_bytes().saturating_sub(before))
     }
 
-    /// Merges `[start, end)` into the sorted, disjoint range list.
-    fn add_range(&mut self, start: usize, end: usize) {
-        let mut merged = (start, end);
-        let mut out = Vec::with_capacity(self.ranges.len() + 1);
-        let mut placed = false;
-        for &(s, e) in &self.ranges {
-            if e < merged.0 {
-                out.push((s, e));
-            } else if merged.1 < s {
-                if !placed {
-                    out.push(merged);
-                    placed = true;
-                }
-                out.push((s, e));
-            } else {
-                merged = (merged.0.min(s), merged.1.max(e));
+    /// Merges `[start, end)` into the sorted, disjoint range list, in place.
+    fn add_range(&mut self, start: u32, end: u32) {
+        let (mut s, mut e) = (start, end);
+        let first = self.ranges.partition_point(|&(_, re)| re < s);
+        let mut last = first;
+        while let Some(&(rs, re)) = self.ranges.get(last) {
+            if rs > e {
+                break;
             }
+            s = s.min(rs);
+            e = e.max(re);
+            last += 1;
         }
-        if !placed {
-            out.push(merged);
-        }
-        self.ranges = out;
+        self.ranges.splice(first..last, [(s, e)]);
     }
 
     /// Where the message stands (RFC 8446 §4: msg_type 1 is client_hello).
@@ -136,7 +139,7 @@ impl CryptoStream {
             return Progress::TooLarge;
         }
         match self.ranges.first() {
-            Some(&(0, end)) if end >= len => Progress::Complete { len },
+            Some(&(0, end)) if end as usize >= len => Progress::Complete { len },
             _ => Progress::Partial,
         }
     }

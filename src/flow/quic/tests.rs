@@ -212,7 +212,11 @@ fn run_capture(path: &std::path::Path) -> (Vec<Hello>, QuicStats) {
             out.push(Hello { version, sni: sni_of(&hello).unwrap_or_default(), initials });
         }
     }
-    (out, t.stats())
+    let stats = t.stats();
+    // Byte accounting is exact: once everything has expired, nothing is held.
+    t.expire(Ts(i64::MAX));
+    assert_eq!((t.stats().connections, t.stats().buffered_bytes), (0, 0), "{}", path.display());
+    (out, stats)
 }
 
 /// The SNI names of reported hellos, lower-cased, as check.py compares them (hellos without
@@ -477,4 +481,46 @@ fn cost_per_datagram() {
         black_box(t.datagram(Ts(i64::from(i)), CLIENT, 1, SERVER, 443, black_box(&v1)));
     }
     eprintln!("retransmitted Initial of a done connection: {:.0} ns", start.elapsed().as_nanos() as f64 / f64::from(n));
+}
+
+/// Like `dump`, for a file path: `QUIC_DUMP_FILE=path cargo test dump_file -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dump_file() {
+    let Some(path) = std::env::var_os("QUIC_DUMP_FILE") else { return };
+    let mut t = QuicTracker::new(QuicLimits::default());
+    for u in udp_datagrams(std::path::Path::new(&path)) {
+        let o = match t.datagram(u.ts, u.src, u.sport, u.dst, u.dport, &u.payload) {
+            QuicOutcome::ClientHello { version, hello, initials, crypto_frames } => {
+                format!("ClientHello {version:#x} {:?} initials {initials} frames {crypto_frames}", sni_of(&hello))
+            }
+            o => format!("{o:?}"),
+        };
+        eprintln!("#{} {}:{} > {}:{} len {} {}", u.frame, u.src, u.sport, u.dst, u.dport, u.payload.len(), o);
+    }
+    eprintln!("{:?}", t.stats());
+}
+
+/// The captures of `captures/quic/` (see its README): names, versions, packets, counters.
+#[test]
+fn own_captures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/quic");
+    let run = |name: &str| {
+        let (hellos, stats) = run_capture(&dir.join(name));
+        let got: Vec<_> = hellos.iter().map(|h| (h.version, h.sni.clone(), h.initials)).collect();
+        (got, stats)
+    };
+    // Chromium 156, silent sink: two connections (the first times out), each hello in 2 Initials
+    // of scrambled CRYPTO/PING/PADDING frames, then retransmissions that are not reported again.
+    let (got, s) = run("chromium-ga-silent-sink.pcap");
+    let ga = (VERSION_1, "www.google-analytics.com".to_string(), 2);
+    assert_eq!(got, vec![ga.clone(), ga]);
+    assert_eq!((s.initials_opened, s.undecryptable, s.buffered_bytes), (4, 0, 0));
+    let (got, _) = run("crafted-v2-two-initials.pcap");
+    assert_eq!(got, vec![(VERSION_2, "v2.pixel.test".into(), 2)]);
+    let (got, _) = run("crafted-draft29-reordered.pcap");
+    assert_eq!(got, vec![(0xff00_001d, "draft29.pixel.test".into(), 1)]);
+    let (got, s) = run("crafted-vn-retry-v1.pcap");
+    assert_eq!(got, vec![(VERSION_1, "retry.pixel.test".into(), 1)]);
+    assert_eq!(s.unsupported, vec![(0x1a2a_3a4a, 1), (0, 1)]);
 }
