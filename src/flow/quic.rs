@@ -12,10 +12,12 @@ mod crypto_stream;
 mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod types;
 
 use std::net::IpAddr;
 
 pub use crypto_stream::{CryptoStream, MAX_RANGES, Progress, Stored};
+pub use types::{MAX_COUNTED_VERSIONS, QuicLimits, QuicOutcome, QuicStats};
 
 use crate::extract::quic::{
     Frame, InitialKeys, KeyMaterial, LongKind, LongPacket, MAX_CID_LEN, VersionParams, frames, is_known_family,
@@ -23,88 +25,6 @@ use crate::extract::quic::{
 };
 use crate::flow::table::{BoundedMap, Idle};
 use crate::model::Ts;
-
-/// Bounds of the QUIC handshake table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuicLimits {
-    /// Connections tracked at once (in handshake, or done and kept to recognise retransmissions).
-    pub max_connections: usize,
-    /// CRYPTO bytes buffered over all connections.
-    pub max_buffer_bytes: usize,
-    /// Longest ClientHello handshake message accepted (header included).
-    pub max_hello_bytes: usize,
-    /// Capture-time microseconds a connection may stay idle.
-    pub idle_timeout: i64,
-}
-
-impl Default for QuicLimits {
-    fn default() -> Self {
-        QuicLimits {
-            max_connections: 4096,
-            max_buffer_bytes: 4 * 1024 * 1024,
-            max_hello_bytes: 16 * 1024,
-            idle_timeout: 30 * Ts::MICROS_PER_SEC,
-        }
-    }
-}
-
-/// What one datagram completed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QuicOutcome {
-    /// Nothing to report: a short-header packet (the fast path), a server packet, a client
-    /// Initial of a connection whose ClientHello was already reported, an ACK-only Initial.
-    None,
-    /// A long header that does not parse as QUIC.
-    NotQuic,
-    /// A version whose Initial packets we do not open; 0 is version negotiation (RFC 9000 §17.2.1).
-    Unsupported { version: u32 },
-    /// An Initial of a supported version that no known keys open: a client Initial whose
-    /// connection's first packet was not captured, a server Initial of an unseen connection,
-    /// corrupted bytes.
-    Undecryptable { version: u32 },
-    /// Client Initial(s) opened; the ClientHello is not complete yet.
-    Pending,
-    /// The whole ClientHello handshake message of a connection (RFC 8446 §4.1.2), reported once.
-    ClientHello {
-        version: u32,
-        hello: Vec<u8>,
-        /// Client Initial packets opened in this connection so far.
-        initials: u16,
-        /// CRYPTO frames that carried the message.
-        crypto_frames: u16,
-    },
-}
-
-/// Distinct unsupported versions counted one by one; the rest go to `unsupported_other`.
-pub const MAX_COUNTED_VERSIONS: usize = 32;
-
-/// Counters of the QUIC handshake table.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct QuicStats {
-    /// Connections tracked now.
-    pub connections: usize,
-    /// CRYPTO bytes buffered now.
-    pub buffered_bytes: usize,
-    pub client_hellos: u64,
-    pub initials_opened: u64,
-    pub undecryptable: u64,
-    pub not_quic: u64,
-    /// Initial payloads whose frame walk stopped on an unexpected or truncated frame.
-    pub frame_errors: u64,
-    /// CRYPTO fragments refused by the byte budget or the range limit.
-    pub fragments_refused: u64,
-    /// Handshake messages that were not a ClientHello, or longer than `max_hello_bytes`.
-    pub bad_hellos: u64,
-    /// A ClientHello seen again on the same 5-tuple (e.g. after a Retry) and not reported twice.
-    pub duplicate_hellos: u64,
-    pub evicted_timeout: u64,
-    pub evicted_capacity: u64,
-    /// Connections evicted before their ClientHello was complete.
-    pub evicted_incomplete: u64,
-    /// Unsupported versions (0 = version negotiation) and their packet counts.
-    pub unsupported: Vec<(u32, u64)>,
-    pub unsupported_other: u64,
-}
 
 /// The client → server direction of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,6 +169,7 @@ impl QuicTracker {
             return self.unsupported(version, datagram);
         }
         let mut outcome = QuicOutcome::None;
+        let mut first_dcid = None;
         for packet in packets(datagram) {
             let Ok(packet) = packet else {
                 if outcome == QuicOutcome::None {
@@ -256,6 +177,11 @@ impl QuicTracker {
                 }
                 break;
             };
+            // RFC 9000 §12.2: coalesced packets share the first packet's DCID; receivers ignore
+            // the others (this also bounds key derivations to one connection per datagram).
+            if *first_dcid.get_or_insert(packet.dcid) != packet.dcid {
+                break;
+            }
             let this = match packet.kind {
                 LongKind::Initial { params, .. } => self.initial(ts, key, &packet, params),
                 LongKind::Retry { .. } => {
@@ -286,8 +212,8 @@ impl QuicTracker {
     /// datagram of Initial size (RFC 9000 §14.1: at least 1200 bytes).
     fn unsupported(&mut self, version: u32, datagram: &[u8]) -> QuicOutcome {
         let plausible = is_known_family(version)
-            || invariant_cid_lens(datagram).is_some_and(|(d, s)| d <= MAX_CID_LEN && s <= MAX_CID_LEN)
-                && datagram.len() >= 1200;
+            || (invariant_cid_lens(datagram).is_some_and(|(d, s)| d <= MAX_CID_LEN && s <= MAX_CID_LEN)
+                && datagram.len() >= 1200);
         if !plausible {
             return self.not_quic();
         }
@@ -326,6 +252,10 @@ impl QuicTracker {
         }
         let Self { conns, scratch, buffered, stats, limits } = self;
         let Some(conn) = conns.get_mut(&key, ts) else { return QuicOutcome::None };
+        if !packet.is_openable_initial() {
+            stats.undecryptable += 1;
+            return QuicOutcome::Undecryptable { version: packet.version };
+        }
         let same_cid = conn.key_cid.is(packet.dcid) || conn.server_cid.is_some_and(|c| c.is(packet.dcid));
         if conn.done && same_cid && conn.version == packet.version {
             // A retransmission, an ACK, or the rest of a handshake already reported.
@@ -395,6 +325,10 @@ impl QuicTracker {
         packet: &LongPacket<'_>,
         params: &'static VersionParams,
     ) -> QuicOutcome {
+        if !packet.is_openable_initial() {
+            self.stats.undecryptable += 1;
+            return QuicOutcome::Undecryptable { version: packet.version };
+        }
         let Some((material, keys)) =
             KeyMaterial::client(params, packet.dcid).and_then(|m| Some((m, InitialKeys::from_material(&m)?)))
         else {

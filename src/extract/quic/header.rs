@@ -66,6 +66,18 @@ pub struct LongPacket<'a> {
     pub bytes: &'a [u8],
 }
 
+impl LongPacket<'_> {
+    /// An Initial long enough to be opened: a 16-byte header protection sample 4 bytes after the
+    /// packet number offset, and a 16-byte AEAD tag (RFC 9001 §5.3, §5.4.2). Checked before any
+    /// key derivation.
+    pub fn is_openable_initial(&self) -> bool {
+        match self.kind {
+            LongKind::Initial { pn_offset, .. } => self.bytes.len() >= pn_offset + 4 + 16,
+            _ => false,
+        }
+    }
+}
+
 /// Parses the long-header packet at the start of `buf` (RFC 9000 §17.2). Returns it and the bytes
 /// that follow it in the datagram (coalesced packets, RFC 9000 §12.2).
 ///

@@ -524,3 +524,19 @@ fn own_captures() {
     assert_eq!(got, vec![(VERSION_1, "retry.pixel.test".into(), 1)]);
     assert_eq!(s.unsupported, vec![(0x1a2a_3a4a, 1), (0, 1)]);
 }
+
+#[test]
+fn coalesced_packets_of_another_connection_and_runts_are_ignored() {
+    let hello = rfc_hello();
+    let mut other = hello.clone();
+    other[10] ^= 1;
+    // RFC 9000 §12.2: a second Initial with another DCID in the same datagram is ignored.
+    let mut d = protect_initial(VERSION_1, &DCID, &DCID, &[], 0, &crypto_frame(0, &hello), 0);
+    d.extend(protect_initial(VERSION_1, &[4; 8], &[4; 8], &[], 0, &crypto_frame(0, &other), 0));
+    let mut t = QuicTracker::new(QuicLimits::default());
+    assert_eq!(hello_sni(&from_client(&mut t, 0, 7, &d)), Some((VERSION_1, "example.com".into())));
+    assert_eq!((t.stats().initials_opened, t.stats().client_hellos), (1, 1));
+    // An Initial too short for a header protection sample costs no key derivation.
+    let runt = [0xc0, 0, 0, 0, 1, 1, 9, 0, 0, 4, 1, 2, 3, 4];
+    assert_eq!(from_client(&mut t, 1, 8, &runt), QuicOutcome::Undecryptable { version: VERSION_1 });
+}
