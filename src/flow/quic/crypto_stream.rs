@@ -89,10 +89,10 @@ impl CryptoStream {
         let more_ranges = if self.ranges.len() == self.ranges.capacity() { self.ranges.capacity().max(4) } else { 0 };
         let Some(budget) = budget.checked_sub(more_ranges * RANGE_BYTES) else { return Stored::Refused };
         if end > self.buf.len() {
-            // Reserve the whole message once its length is known (one allocation), else what
-            // this fragment needs.
+            // Grow by doubling (from 512 bytes) up to `limit`, so that a hello sent in many small
+            // fragments costs few copies; at least to `end`; exactly `end` when the budget is short.
             let have = self.buf.capacity();
-            let mut goal = self.message_len().map_or(end, |(_, len)| len.min(cap).max(end));
+            let mut goal = have.saturating_mul(2).max(512).min(limit).max(end);
             if goal > have && goal - have > budget {
                 goal = end;
             }

@@ -540,3 +540,35 @@ fn coalesced_packets_of_another_connection_and_runts_are_ignored() {
     let runt = [0xc0, 0, 0, 0, 1, 1, 9, 0, 0, 4, 1, 2, 3, 4];
     assert_eq!(from_client(&mut t, 1, 8, &runt), QuicOutcome::Undecryptable { version: VERSION_1 });
 }
+
+/// The benchmark capture (`shared/bench/gen_traffic.py`): per-name QUIC SNI counts against its
+/// truth file, and the tracker's own time per UDP datagram.
+/// `PIXELWATCH_BENCH=/path/bench.pcap cargo test --release --lib bench_capture -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_capture() {
+    let Some(path) = std::env::var_os("PIXELWATCH_BENCH").map(std::path::PathBuf::from) else { return };
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path.with_extension("pcap.truth.json")).unwrap()).unwrap();
+    let datagrams = udp_datagrams(&path);
+    let mut t = QuicTracker::new(QuicLimits::default());
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let start = std::time::Instant::now();
+    for u in &datagrams {
+        if let QuicOutcome::ClientHello { hello, .. } = t.datagram(u.ts, u.src, u.sport, u.dst, u.dport, &u.payload) {
+            *counts.entry(sni_of(&hello).unwrap_or_default()).or_default() += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    let want: BTreeMap<String, u64> =
+        truth["quic_sni"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+    eprintln!(
+        "{} UDP datagrams in {elapsed:?} ({:.0} ns each); {} names, {} hellos; {:?}",
+        datagrams.len(),
+        elapsed.as_nanos() as f64 / datagrams.len() as f64,
+        counts.len(),
+        counts.values().sum::<u64>(),
+        t.stats()
+    );
+    assert_eq!(counts, want);
+}
