@@ -5,6 +5,7 @@
 pub mod dns;
 pub mod http;
 pub mod name;
+pub mod quic;
 pub mod tls;
 
 /// The result of running a parser over bytes that may hold a message of its protocol.

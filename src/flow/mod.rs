@@ -2,6 +2,7 @@
 //! datagrams and stream bytes to the extractors. Output: [`Observation`]s in packet order.
 
 pub mod names;
+pub mod quic;
 pub mod table;
 pub mod tcp;
 
