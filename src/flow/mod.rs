@@ -26,11 +26,12 @@ pub fn is_dns_port(port: u16) -> bool {
 pub struct FlowLimits {
     /// TCP stream directions tracked at once.
     pub max_streams: usize,
+    pub quic: quic::QuicLimits,
 }
 
 impl Default for FlowLimits {
     fn default() -> Self {
-        FlowLimits { max_streams: 65_536 }
+        FlowLimits { max_streams: 65_536, quic: quic::QuicLimits::default() }
     }
 }
 
@@ -55,6 +56,7 @@ struct StreamKey {
 /// See the module documentation.
 pub struct FlowTracker {
     streams: BoundedMap<StreamKey, Stream>,
+    pub quic: quic::QuicTracker,
     kinds: Vec<ObservationKind>,
     dns_malformed: u64,
 }
@@ -63,6 +65,7 @@ impl FlowTracker {
     pub fn new(limits: FlowLimits) -> FlowTracker {
         FlowTracker {
             streams: BoundedMap::new(limits.max_streams),
+            quic: quic::QuicTracker::new(limits.quic),
             kinds: Vec::new(),
             dns_malformed: 0,
         }
@@ -71,6 +74,7 @@ impl FlowTracker {
     /// Reads one decoded packet captured at `ts`; appends what it revealed to `out`.
     pub fn handle(&mut self, ts: Ts, seg: &Segment<'_>, out: &mut Vec<Observation>) {
         self.streams.expire(ts, |_, _| {});
+        self.quic.expire(ts);
         match seg.l4 {
             L4::Udp { sport, dport, payload } => {
                 if is_dns_port(sport) || is_dns_port(dport) {
@@ -79,6 +83,12 @@ impl FlowTracker {
                         Outcome::Malformed => self.dns_malformed += 1,
                         _ => {}
                     }
+                } else if let quic::QuicOutcome::ClientHello { version, hello, .. } =
+                    self.quic.datagram(ts, seg.src, sport, seg.dst, dport, payload)
+                    && let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello)
+                    && let Some(name) = ch.sni
+                {
+                    self.kinds.push(ObservationKind::QuicSni { name, version, ech: ch.ech });
                 }
                 let flow = FlowTuple { transport: Transport::Udp, src: seg.src, dst: seg.dst, sport, dport };
                 out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));

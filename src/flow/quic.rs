@@ -111,7 +111,7 @@ pub struct QuicTracker {
 impl QuicTracker {
     pub fn new(limits: QuicLimits) -> Self {
         QuicTracker {
-            conns: BoundedMap::new(limits.max_connections, limits.idle_timeout),
+            conns: BoundedMap::new(limits.max_connections),
             limits,
             scratch: Vec::with_capacity(1500),
             buffered: 0,
