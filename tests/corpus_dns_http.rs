@@ -21,28 +21,17 @@ fn corpus_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("PIXELWATCH_CORPUS") {
         return Some(PathBuf::from(dir)).filter(usable);
     }
-    [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-        PathBuf::from("/work/shared/corpus"),
-    ]
-    .into_iter()
-    .find(usable)
+    [Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"), PathBuf::from("/work/shared/corpus")]
+        .into_iter()
+        .find(usable)
 }
 
 /// The captures of the corpus, sorted, with their oracle file name (`<name>`).
 fn captures(corpus: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(corpus.join("pcaps"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for entry in std::fs::read_dir(corpus.join("pcaps")).into_iter().flatten().flatten() {
         let path = entry.path();
-        let file = path
-            .file_name()
-            .and_then(|f| f.to_str())
-            .unwrap_or_default()
-            .to_owned();
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
         for ext in [".pcapng", ".pcap", ".cap"] {
             if let Some(name) = file.strip_suffix(ext) {
                 out.push((name.to_owned(), path.clone()));
@@ -131,23 +120,13 @@ fn ip_to_segment(ip: &[u8]) -> Option<Segment<'_>> {
             }
             let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
             let d: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            (
-                IpAddr::from(s),
-                IpAddr::from(d),
-                *ip.get(9)?,
-                ip.get(ihl..total)?,
-            )
+            (IpAddr::from(s), IpAddr::from(d), *ip.get(9)?, ip.get(ihl..total)?)
         }
         6 => {
             let total = (40 + usize::from(be16(ip, 4)?)).min(ip.len());
             let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
             let d: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (
-                IpAddr::from(s),
-                IpAddr::from(d),
-                *ip.get(6)?,
-                ip.get(40..total)?,
-            )
+            (IpAddr::from(s), IpAddr::from(d), *ip.get(6)?, ip.get(40..total)?)
         }
         _ => return None,
     };
@@ -158,21 +137,11 @@ fn ip_to_segment(ip: &[u8]) -> Option<Segment<'_>> {
         l4 = l4.get(len..)?;
     }
     let (proto, payload) = match next {
-        17 => (
-            Proto::Udp,
-            l4.get(8..usize::from(be16(l4, 4)?).min(l4.len()))?,
-        ),
+        17 => (Proto::Udp, l4.get(8..usize::from(be16(l4, 4)?).min(l4.len()))?),
         6 => (Proto::Tcp, l4.get(usize::from(l4.get(12)? >> 4) * 4..)?),
         _ => return None,
     };
-    Some(Segment {
-        proto,
-        src,
-        dst,
-        sport: be16(l4, 0)?,
-        dport: be16(l4, 2)?,
-        payload,
-    })
+    Some(Segment { proto, src, dst, sport: be16(l4, 0)?, dport: be16(l4, 2)?, payload })
 }
 
 /// Calls `f` for every decodable segment of a capture.
@@ -208,21 +177,13 @@ fn norm_name(n: &str) -> String {
 }
 
 fn load_oracle(file: &Path, kinds: &[&'static str]) -> Oracle {
-    let mut oracle = Oracle {
-        scored: BTreeSet::new(),
-        ignored: HashSet::new(),
-    };
+    let mut oracle = Oracle { scored: BTreeSet::new(), ignored: HashSet::new() };
     let text = std::fs::read_to_string(file).unwrap_or_default();
     for line in text.lines() {
         let Ok(o) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let s = |k: &str| {
-            o.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let s = |k: &str| o.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
         let Some(&kind) = kinds.iter().find(|k| **k == s("kind")) else {
             continue;
         };
@@ -234,34 +195,16 @@ fn load_oracle(file: &Path, kinds: &[&'static str]) -> Oracle {
         let (Ok(src), Ok(dst)) = (s("src").parse::<IpAddr>(), s("dst").parse::<IpAddr>()) else {
             continue;
         };
-        let port = |k: &str| {
-            o.get(k)
-                .and_then(|v| v.as_u64())
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(0)
-        };
+        let port = |k: &str| o.get(k).and_then(|v| v.as_u64()).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
         let flow = flow_key(proto, src, port("sport"), dst, port("dport"));
         let (ty, val): (&'static str, String) = match s("type").as_str() {
-            "A" => (
-                "A",
-                s("addr")
-                    .parse::<IpAddr>()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-            ),
-            "AAAA" => (
-                "AAAA",
-                s("addr")
-                    .parse::<IpAddr>()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-            ),
+            "A" => ("A", s("addr").parse::<IpAddr>().map(|a| a.to_string()).unwrap_or_default()),
+            "AAAA" => ("AAAA", s("addr").parse::<IpAddr>().map(|a| a.to_string()).unwrap_or_default()),
             "CNAME" => ("CNAME", norm_name(&s("cname"))),
             _ => ("", String::new()),
         };
         let key = (kind, norm_name(&s("name")), ty, val, flow);
-        let unscored_proto =
-            kind.starts_with("dns") && o.get("proto").and_then(|v| v.as_str()) != Some("dns");
+        let unscored_proto = kind.starts_with("dns") && o.get("proto").and_then(|v| v.as_str()) != Some("dns");
         if o.get("optional").and_then(|v| v.as_bool()) == Some(true) || unscored_proto {
             oracle.ignored.insert(key);
         } else {
@@ -291,18 +234,8 @@ impl Score {
 }
 
 /// Scores `got` against the oracle items of the flows we decoded; prints every disagreement.
-fn score(
-    capture: &str,
-    oracle: &Oracle,
-    flows: &HashSet<FlowKey>,
-    got: &BTreeSet<Key>,
-    total: &mut Score,
-) {
-    let expected: BTreeSet<&Key> = oracle
-        .scored
-        .iter()
-        .filter(|k| flows.contains(&k.4))
-        .collect();
+fn score(capture: &str, oracle: &Oracle, flows: &HashSet<FlowKey>, got: &BTreeSet<Key>, total: &mut Score) {
+    let expected: BTreeSet<&Key> = oracle.scored.iter().filter(|k| flows.contains(&k.4)).collect();
     for k in &expected {
         if got.contains(*k) {
             total.tp += 1;
@@ -332,13 +265,9 @@ fn dns_over_udp_53_matches_the_oracle() {
         eprintln!("corpus not found: skipped");
         return;
     };
-    let (mut total, mut messages, mut found, mut malformed, mut damaged) =
-        (Score::default(), 0, 0, 0, 0);
+    let (mut total, mut messages, mut found, mut malformed, mut damaged) = (Score::default(), 0, 0, 0, 0);
     for (name, path) in captures(&corpus) {
-        let oracle = load_oracle(
-            &corpus.join("expected").join(format!("{name}.jsonl")),
-            &["dns_query", "dns_answer"],
-        );
+        let oracle = load_oracle(&corpus.join("expected").join(format!("{name}.jsonl")), &["dns_query", "dns_answer"]);
         let mut flows = HashSet::new();
         let mut got = BTreeSet::new();
         for_each_segment(&path, |seg| {
@@ -395,25 +324,16 @@ fn dns_tcp_framing_on_whole_segments() {
     let (mut segments, mut parsed) = (0, 0);
     for (_, path) in captures(&corpus) {
         for_each_segment(&path, |seg| {
-            if seg.proto != Proto::Tcp
-                || (seg.sport != 53 && seg.dport != 53)
-                || seg.payload.is_empty()
-            {
+            if seg.proto != Proto::Tcp || (seg.sport != 53 && seg.dport != 53) || seg.payload.is_empty() {
                 return;
             }
             segments += 1;
             let (msgs, consumed) = dns::split_tcp_messages(seg.payload);
             assert!(consumed <= seg.payload.len());
             if let Some(rest) = seg.payload.get(consumed..).filter(|r| !r.is_empty()) {
-                assert!(
-                    dns::tcp_message_needed(rest) > 0,
-                    "an unconsumed rest must be incomplete"
-                );
+                assert!(dns::tcp_message_needed(rest) > 0, "an unconsumed rest must be incomplete");
             }
-            parsed += msgs
-                .iter()
-                .filter(|m| matches!(parse_message(m), Outcome::Found(_)))
-                .count();
+            parsed += msgs.iter().filter(|m| matches!(parse_message(m), Outcome::Found(_))).count();
         });
     }
     println!("DNS tcp/53: {segments} segments, {parsed} complete messages parsed");
@@ -431,10 +351,7 @@ fn http_hosts_of_single_segment_requests_match_the_oracle() {
     let (mut starts, mut found, mut incomplete, mut malformed, mut no_host) = (0, 0, 0, 0, 0);
     let mut all_hosts = 0;
     for (name, path) in captures(&corpus) {
-        let oracle = load_oracle(
-            &corpus.join("expected").join(format!("{name}.jsonl")),
-            &["http_host"],
-        );
+        let oracle = load_oracle(&corpus.join("expected").join(format!("{name}.jsonl")), &["http_host"]);
         all_hosts += oracle.scored.len();
         let mut flows = HashSet::new();
         let mut got = BTreeSet::new();
@@ -470,9 +387,7 @@ fn http_hosts_of_single_segment_requests_match_the_oracle() {
                 let skip = match head.body {
                     http::BodyLength::None => Some(0),
                     http::BodyLength::ContentLength(n) => usize::try_from(n).ok(),
-                    http::BodyLength::Chunked => {
-                        http::chunked_body_len(&rest[head.head_len..]).found()
-                    }
+                    http::BodyLength::Chunked => http::chunked_body_len(&rest[head.head_len..]).found(),
                 };
                 match skip.and_then(|n| rest.get(head.head_len + n..)) {
                     Some(next) if !next.is_empty() && !head.bad_framing => rest = next,

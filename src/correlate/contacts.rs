@@ -185,13 +185,15 @@ impl Contacts {
     /// Whether an observation touches a tracker or a context host (logged without `--events-all`).
     fn is_relevant(&self, db: &TrackerDb, obs: &Observation) -> bool {
         match &obs.kind {
-            ObservationKind::DnsQuery { name, .. } => db.lookup(name).is_some() || self.cloaked.peek(&lower(name)).is_some(),
+            ObservationKind::DnsQuery { name, .. } => {
+                db.lookup(name).is_some() || self.cloaked.peek(&lower(name)).is_some()
+            }
             ObservationKind::DnsAnswer { name, data, qname, .. } => {
                 db.lookup(name).is_some()
                     || matches!(data, AnswerData::Cname(t) if db.lookup(t).is_some())
-                    || qname.as_deref().is_some_and(|q| {
-                        db.lookup(q).is_some() || self.cloaked.peek(&lower(q)).is_some()
-                    })
+                    || qname
+                        .as_deref()
+                        .is_some_and(|q| db.lookup(q).is_some() || self.cloaked.peek(&lower(q)).is_some())
             }
             ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }

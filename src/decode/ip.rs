@@ -185,6 +185,7 @@ fn tcp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, seg: &'a [u8]) -> Next
 
 /// UDP header (RFC 768): Source Port, Destination Port, Length (header included), Checksum.
 /// Length 0 is allowed only for IPv6 jumbograms (RFC 2675 §4); then the IP length counts.
+/// A Length beyond the IP payload is not trusted: the payload ends with the IP packet.
 /// Tunnels carried over UDP (VXLAN, Geneve, GTP-U, Teredo, GRE-in-UDP) are followed by port.
 fn udp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, dgram: &'a [u8]) -> Next<'a> {
     let (Some(sport), Some(dport), Some(len)) = (be16(dgram, 0), be16(dgram, 2), be16(dgram, 4)) else {
@@ -197,12 +198,9 @@ fn udp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, dgram: &'a [u8]) -> Ne
     let end = match len {
         0 if src.is_ipv6() => dgram.len(),
         0..8 => return error(Layer::Udp),
-        _ if len > dgram.len() => {
-            if !cx.truncated {
-                return error(Layer::Udp);
-            }
-            dgram.len()
-        }
+        // Longer than the IP payload (snaplen cut, or a bogus length): read what is there, as
+        // tshark does; the IP header bounds the datagram.
+        _ if len > dgram.len() => dgram.len(),
         _ => len,
     };
     let payload = dgram.get(8..end).unwrap_or(&[]);

@@ -107,18 +107,12 @@ fn questions(
             Ok(q) => {
                 let name = names.name(payload, out, start, q.qname());
                 names.remember(payload, start, Slot::Question(out.questions.len()));
-                out.questions.push(Question {
-                    name,
-                    qtype: q.qtype().to_int(),
-                });
+                out.questions.push(Question { name, qtype: q.qtype().to_int() });
             }
             Err(_) => {
                 out.damaged = true;
                 // QNAME as laid out on the wire, then QTYPE and QCLASS.
-                if parser.seek(start).is_err()
-                    || !skip_wire_name(parser)
-                    || parser.advance(4).is_err()
-                {
+                if parser.seek(start).is_err() || !skip_wire_name(parser) || parser.advance(4).is_err() {
                     return false;
                 }
             }
@@ -153,13 +147,9 @@ fn answers(
         let rdata = payload.get(rdata_start..parser.pos()).unwrap_or_default();
         let data = match record.rtype() {
             // RFC 1035 §3.4.1: a 32-bit address.
-            Rtype::A => <[u8; 4]>::try_from(rdata)
-                .ok()
-                .map(|a| AnswerData::A(Ipv4Addr::from(a))),
+            Rtype::A => <[u8; 4]>::try_from(rdata).ok().map(|a| AnswerData::A(Ipv4Addr::from(a))),
             // RFC 3596 §2.2: a 128-bit address.
-            Rtype::AAAA => <[u8; 16]>::try_from(rdata)
-                .ok()
-                .map(|a| AnswerData::Aaaa(Ipv6Addr::from(a))),
+            Rtype::AAAA => <[u8; 16]>::try_from(rdata).ok().map(|a| AnswerData::Aaaa(Ipv6Addr::from(a))),
             // RFC 1035 §3.3.1: a (compressible) name that must fit in RDLENGTH.
             Rtype::CNAME => {
                 let mut data = Parser::from_ref(payload);
@@ -180,11 +170,7 @@ fn answers(
                 if matches!(data, AnswerData::Cname(_)) {
                     names.remember(payload, rdata_start, Slot::Target(index));
                 }
-                out.answers.push(Answer {
-                    name,
-                    ttl: record.ttl().as_secs(),
-                    data,
-                });
+                out.answers.push(Answer { name, ttl: record.ttl().as_secs(), data });
             }
             None => out.damaged = true,
         }
@@ -213,35 +199,22 @@ impl Written {
     /// the usual `c0 0c` owners).
     fn key(payload: &[u8], pos: usize) -> usize {
         match (payload.get(pos), payload.get(pos + 1)) {
-            (Some(&hi), Some(&lo)) if hi >= 0xc0 => {
-                usize::from(u16::from_be_bytes([hi & 0x3f, lo]))
-            }
+            (Some(&hi), Some(&lo)) if hi >= 0xc0 => usize::from(u16::from_be_bytes([hi & 0x3f, lo])),
             _ => pos,
         }
     }
 
     /// `name` (which parsed and starts at `pos`) in presentation form.
-    fn name<O: AsRef<[u8]>>(
-        &self,
-        payload: &[u8],
-        out: &Message,
-        pos: usize,
-        name: &ParsedName<O>,
-    ) -> String {
+    fn name<O: AsRef<[u8]>>(&self, payload: &[u8], out: &Message, pos: usize, name: &ParsedName<O>) -> String {
         let key = Self::key(payload, pos);
-        let found = self
-            .seen
-            .iter()
-            .flatten()
-            .find(|(k, _)| *k == key)
-            .and_then(|&(_, slot)| match slot {
-                Slot::Question(i) => out.questions.get(i).map(|q| &q.name),
-                Slot::Owner(i) => out.answers.get(i).map(|a| &a.name),
-                Slot::Target(i) => match out.answers.get(i).map(|a| &a.data) {
-                    Some(AnswerData::Cname(t)) => Some(t),
-                    _ => None,
-                },
-            });
+        let found = self.seen.iter().flatten().find(|(k, _)| *k == key).and_then(|&(_, slot)| match slot {
+            Slot::Question(i) => out.questions.get(i).map(|q| &q.name),
+            Slot::Owner(i) => out.answers.get(i).map(|a| &a.name),
+            Slot::Target(i) => match out.answers.get(i).map(|a| &a.data) {
+                Some(AnswerData::Cname(t)) => Some(t),
+                _ => None,
+            },
+        });
         found.cloned().unwrap_or_else(|| presentation(name))
     }
 
@@ -364,9 +337,55 @@ pub fn tcp_message_needed(buf: &[u8]) -> usize {
     match buf {
         [] => 2,
         [_] => 1,
-        [hi, lo, rest @ ..] => {
-            usize::from(u16::from_be_bytes([*hi, *lo])).saturating_sub(rest.len())
+        [hi, lo, rest @ ..] => usize::from(u16::from_be_bytes([*hi, *lo])).saturating_sub(rest.len()),
+    }
+}
+
+/// A DNS message on a port not assigned to DNS (DNSCrypt certificate queries on 443, resolvers
+/// on odd ports): accepted only when it looks like nothing else could — a standard query or
+/// response (RFC 1035 §4.1.1: opcode 0, Z clear) with exactly one question, few records, a
+/// clean parse, and a question name of host-name characters. The header checks reject almost
+/// every non-DNS payload (encrypted QUIC, RTP, WireGuard…) in a few instructions.
+pub fn parse_heuristic(payload: &[u8]) -> Outcome<Message> {
+    let Some(&[_, _, f0, f1, q0, q1, a0, a1, n0, n1, r0, r1]) = payload.first_chunk::<HEADER_LEN>() else {
+        return Outcome::NotThis;
+    };
+    let flags = u16::from_be_bytes([f0, f1]);
+    let (qd, an, ns, ar) = (
+        u16::from_be_bytes([q0, q1]),
+        u16::from_be_bytes([a0, a1]),
+        u16::from_be_bytes([n0, n1]),
+        u16::from_be_bytes([r0, r1]),
+    );
+    let response = flags & 0x8000 != 0;
+    let opcode = (flags >> 11) & 0xf;
+    let z = flags & 0x0040 != 0;
+    let rcode = flags & 0xf;
+    let plausible = payload.len() >= HEADER_LEN + 5
+        && opcode == 0
+        && !z
+        && qd == 1
+        && if response {
+            an <= 32 && ns <= 16 && ar <= 16 && rcode <= 5
+        } else {
+            an == 0 && ns == 0 && ar <= 1 && rcode == 0
+        };
+    if !plausible {
+        return Outcome::NotThis;
+    }
+    match parse_message(payload) {
+        Outcome::Found(m)
+            if !m.damaged
+                && m.questions.len() == 1
+                && m.questions.iter().all(|q| {
+                    q.qtype != 0
+                        && !q.name.is_empty()
+                        && q.name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                }) =>
+        {
+            Outcome::Found(m)
         }
+        _ => Outcome::NotThis,
     }
 }
 

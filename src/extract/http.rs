@@ -48,58 +48,20 @@ pub struct RequestHead<'a> {
 fn methods_starting_with(first: u8) -> &'static [&'static [u8]] {
     match first {
         b'A' => &[b"ACL"],
-        b'B' => &[
-            b"BIND",
-            b"BCOPY",
-            b"BMOVE",
-            b"BDELETE",
-            b"BPROPFIND",
-            b"BPROPPATCH",
-            b"BASELINE-CONTROL",
-        ],
+        b'B' => &[b"BIND", b"BCOPY", b"BMOVE", b"BDELETE", b"BPROPFIND", b"BPROPPATCH", b"BASELINE-CONTROL"],
         b'C' => &[b"COPY", b"CONNECT", b"CHECKIN", b"CHECKOUT", b"CCM_POST"],
         b'D' => &[b"DELETE"],
         b'G' => &[b"GET"],
         b'H' => &[b"HEAD"],
         b'L' => &[b"LOCK", b"LINK", b"LABEL"],
-        b'M' => &[
-            b"MOVE",
-            b"MKCOL",
-            b"MERGE",
-            b"MKCALENDAR",
-            b"MKACTIVITY",
-            b"MKWORKSPACE",
-            b"MKREDIRECTREF",
-        ],
+        b'M' => &[b"MOVE", b"MKCOL", b"MERGE", b"MKCALENDAR", b"MKACTIVITY", b"MKWORKSPACE", b"MKREDIRECTREF"],
         b'N' => &[b"NOTIFY"],
         b'O' => &[b"OPTIONS", b"ORDERPATCH"],
-        b'P' => &[
-            b"PUT",
-            b"POST",
-            b"POLL",
-            b"PATCH",
-            b"PURGE",
-            b"PROPFIND",
-            b"PROPPATCH",
-        ],
-        b'R' => &[
-            b"REBIND",
-            b"REPORT",
-            b"RPC_IN_DATA",
-            b"RPC_OUT_DATA",
-            b"RPC_CONNECT",
-        ],
+        b'P' => &[b"PUT", b"POST", b"POLL", b"PATCH", b"PURGE", b"PROPFIND", b"PROPPATCH"],
+        b'R' => &[b"REBIND", b"REPORT", b"RPC_IN_DATA", b"RPC_OUT_DATA", b"RPC_CONNECT"],
         b'S' => &[b"SEARCH", b"SOURCE", b"SUBSCRIBE"],
         b'T' => &[b"TRACE"],
-        b'U' => &[
-            b"UNBIND",
-            b"UNLOCK",
-            b"UNLINK",
-            b"UPDATE",
-            b"UNCHECKOUT",
-            b"UNSUBSCRIBE",
-            b"UPDATEREDIRECTREF",
-        ],
+        b'U' => &[b"UNBIND", b"UNLOCK", b"UNLINK", b"UPDATE", b"UNCHECKOUT", b"UNSUBSCRIBE", b"UPDATEREDIRECTREF"],
         b'V' => &[b"VERSION-CONTROL"],
         _ => &[],
     }
@@ -108,10 +70,7 @@ fn methods_starting_with(first: u8) -> &'static [&'static [u8]] {
 /// Length of the known method `buf` starts with, when it is followed by SP (RFC 9112 §3).
 fn method_len(buf: &[u8]) -> Option<usize> {
     let first = *buf.first()?;
-    methods_starting_with(first)
-        .iter()
-        .find(|m| buf.get(m.len()) == Some(&b' ') && buf.starts_with(m))
-        .map(|m| m.len())
+    methods_starting_with(first).iter().find(|m| buf.get(m.len()) == Some(&b' ') && buf.starts_with(m)).map(|m| m.len())
 }
 
 /// True when `buf` (at least one byte) starts with a known method and SP, or is a prefix of
@@ -144,11 +103,7 @@ pub fn looks_like_request_start(buf: &[u8]) -> bool {
 ///   without a colon and obs-fold continuation lines are skipped.
 pub fn parse_request_head(buf: &[u8]) -> Outcome<RequestHead<'_>> {
     let Some(mlen) = method_len(buf) else {
-        return if looks_like_request_start(buf) {
-            Outcome::Incomplete { needed: 1 }
-        } else {
-            Outcome::NotThis
-        };
+        return if looks_like_request_start(buf) { Outcome::Incomplete { needed: 1 } } else { Outcome::NotThis };
     };
     let window = buf.get(..MAX_HEAD_LEN).unwrap_or(buf);
     let incomplete = || {
@@ -156,30 +111,20 @@ pub fn parse_request_head(buf: &[u8]) -> Outcome<RequestHead<'_>> {
             Outcome::Malformed
         } else {
             // A bare LF can finish the head: one byte after a line end, two inside a line.
-            let needed = if buf.ends_with(b"\n") || buf.ends_with(b"\n\r") {
-                1
-            } else {
-                2
-            };
+            let needed = if buf.ends_with(b"\n") || buf.ends_with(b"\n\r") { 1 } else { 2 };
             Outcome::Incomplete { needed }
         }
     };
-    let mut lines = Lines {
-        buf: window,
-        pos: 0,
-    };
+    let mut lines = Lines { buf: window, pos: 0 };
     let Some(request_line) = lines.next() else {
         return incomplete();
     };
-    let (method, rest) = request_line
-        .split_at_checked(mlen)
-        .unwrap_or((request_line, &[]));
+    let (method, rest) = request_line.split_at_checked(mlen).unwrap_or((request_line, &[]));
     let rest = trim_ows(rest);
     let (target, version) = match rest.iter().rposition(|&b| b == b' ' || b == b'\t') {
-        Some(sp) if rest.get(sp + 1..).is_some_and(|v| v.starts_with(b"HTTP/")) => (
-            trim_ows(rest.get(..sp).unwrap_or_default()),
-            rest.get(sp + 1..).unwrap_or_default(),
-        ),
+        Some(sp) if rest.get(sp + 1..).is_some_and(|v| v.starts_with(b"HTTP/")) => {
+            (trim_ows(rest.get(..sp).unwrap_or_default()), rest.get(sp + 1..).unwrap_or_default())
+        }
         _ => (rest, &b""[..]),
     };
     if target.is_empty() {
@@ -225,11 +170,7 @@ pub fn parse_request_head(buf: &[u8]) -> Outcome<RequestHead<'_>> {
             content_length = content_length.add(value);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             // The final coding is the last list member of the last field line (RFC 9110 §5.3).
-            if let Some(last) = value
-                .split(|&b| b == b',')
-                .map(trim_ows)
-                .rfind(|c| !c.is_empty())
-            {
+            if let Some(last) = value.split(|&b| b == b',').map(trim_ows).rfind(|c| !c.is_empty()) {
                 transfer_encoding = Some(last);
             }
         }
@@ -238,9 +179,7 @@ pub fn parse_request_head(buf: &[u8]) -> Outcome<RequestHead<'_>> {
     // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length (item 3); a request whose final
     // coding is not chunked cannot be delimited (item 4); an invalid Content-Length (item 5).
     match (transfer_encoding, content_length) {
-        (Some(coding), _) if coding.eq_ignore_ascii_case(b"chunked") => {
-            head.body = BodyLength::Chunked
-        }
+        (Some(coding), _) if coding.eq_ignore_ascii_case(b"chunked") => head.body = BodyLength::Chunked,
         (Some(_), _) | (None, ContentLength::Invalid) => head.bad_framing = true,
         (None, ContentLength::Value(0) | ContentLength::Absent) => {}
         (None, ContentLength::Value(n)) => head.body = BodyLength::ContentLength(n),
@@ -278,11 +217,7 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
         return None;
     }
     digits.iter().try_fold(0u64, |n, &b| {
-        if b.is_ascii_digit() {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
+        if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None }
     })
 }
 
@@ -333,11 +268,7 @@ pub fn host_name(raw_host: &[u8]) -> Option<String> {
             _ => h,
         }
     };
-    if name.is_empty() {
-        None
-    } else {
-        Some(host_presentation(name))
-    }
+    if name.is_empty() { None } else { Some(host_presentation(name)) }
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use tcp::{App, Emit, Stream};
 /// UDP/TCP ports read as DNS: DNS, mDNS (RFC 6762), LLMNR (RFC 4795).
 pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
+/// NetBIOS name and datagram services (RFC 1002): DNS-like headers, never DNS.
+const NETBIOS_PORTS: [u16; 2] = [137, 138];
+
 pub fn is_dns_port(port: u16) -> bool {
     DNS_PORTS.contains(&port)
 }
@@ -83,12 +86,25 @@ impl FlowTracker {
                         Outcome::Malformed => self.dns_malformed += 1,
                         _ => {}
                     }
-                } else if let quic::QuicOutcome::ClientHello { version, hello, .. } =
-                    self.quic.datagram(ts, seg.src, sport, seg.dst, dport, payload)
-                    && let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello)
-                    && let Some(name) = ch.sni
-                {
-                    self.kinds.push(ObservationKind::QuicSni { name, version, ech: ch.ech });
+                } else {
+                    match self.quic.datagram(ts, seg.src, sport, seg.dst, dport, payload) {
+                        quic::QuicOutcome::ClientHello { version, hello, .. } => {
+                            if let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello)
+                                && let Some(name) = ch.sni
+                            {
+                                self.kinds.push(ObservationKind::QuicSni { name, version, ech: ch.ech });
+                            }
+                        }
+                        // NetBIOS name service (137) has DNS's header but is not DNS.
+                        quic::QuicOutcome::None | quic::QuicOutcome::NotQuic
+                            if !NETBIOS_PORTS.contains(&sport) && !NETBIOS_PORTS.contains(&dport) =>
+                        {
+                            if let Outcome::Found(m) = dns::parse_heuristic(payload) {
+                                dns_observations(&m, &mut self.kinds);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 let flow = FlowTuple { transport: Transport::Udp, src: seg.src, dst: seg.dst, sport, dport };
                 out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));

@@ -214,6 +214,14 @@ impl Stream {
                     if rest.is_empty() {
                         return used;
                     }
+                    match proxy_header_len(rest) {
+                        ProxyHeader::Absent => {}
+                        ProxyHeader::Len(n) => {
+                            used += n;
+                            continue;
+                        }
+                        ProxyHeader::Partial => return used,
+                    }
                     self.app = if tls::looks_like_client_hello(rest) || is_tls_record_prefix(rest) {
                         App::Tls
                     } else if http::looks_like_request_start(rest) {
@@ -229,9 +237,16 @@ impl Stream {
                     if rest.is_empty() {
                         return used;
                     }
-                    if at_start && used == 0 && tls::looks_like_client_hello(rest) {
-                        self.app = App::Tls;
-                        continue;
+                    if at_start && used == 0 {
+                        if tls::looks_like_client_hello(rest) {
+                            self.app = App::Tls;
+                            continue;
+                        }
+                        // A request after a SOCKS or proxy handshake.
+                        if rest.len() >= 8 && http::looks_like_request_start(rest) {
+                            self.app = App::Http(HttpState::default());
+                            continue;
+                        }
                     }
                     self.scanned_bytes = self.scanned_bytes.saturating_add(rest.len() as u32);
                     self.scanned_segments = self.scanned_segments.saturating_add(1);
@@ -257,15 +272,15 @@ impl Stream {
                     };
                 }
                 App::Http(mut st) => {
+                    if rest.is_empty() {
+                        return used;
+                    }
                     if st.skip > 0 {
                         let n = st.skip.min(rest.len() as u64);
                         st.skip -= n;
                         used += n as usize;
                         self.app = App::Http(st);
                         continue;
-                    }
-                    if rest.is_empty() {
-                        return used;
                     }
                     if st.chunked {
                         let walker = self.chunked.get_or_insert_with(http::ChunkedBody::new);
@@ -295,7 +310,8 @@ impl Stream {
                     }
                     match http::parse_request_head(rest) {
                         Outcome::Found(head) => {
-                            if let Some(name) = head.host.and_then(http::host_name) {
+                            // An empty Host header is still a request (with an empty name).
+                            if let Some(name) = head.host.map(|h| http::host_name(h).unwrap_or_default()) {
                                 emit.out.push(ObservationKind::HttpHost {
                                     name,
                                     path: String::from_utf8_lossy(head.target).into_owned(),
@@ -352,6 +368,37 @@ impl crate::flow::table::Idle for Stream {
         } else {
             ACTIVE_TIMEOUT
         }
+    }
+}
+
+/// A PROXY protocol header in front of the client's bytes (haproxy's proxy-protocol.txt: v1 is
+/// a text line of at most 107 bytes, v2 a 16-byte binary header plus an address block).
+#[derive(Debug, PartialEq, Eq)]
+enum ProxyHeader {
+    Absent,
+    Len(usize),
+    Partial,
+}
+
+const PROXY_V2_SIGNATURE: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
+
+fn proxy_header_len(b: &[u8]) -> ProxyHeader {
+    if let Some(line) = b.strip_prefix(b"PROXY ") {
+        return match line.windows(2).take(101).position(|w| w == b"\r\n") {
+            Some(end) => ProxyHeader::Len(6 + end + 2),
+            None if b.len() < 107 => ProxyHeader::Partial,
+            None => ProxyHeader::Absent,
+        };
+    }
+    if b.len() < PROXY_V2_SIGNATURE.len() {
+        return if PROXY_V2_SIGNATURE.starts_with(b) { ProxyHeader::Partial } else { ProxyHeader::Absent };
+    }
+    if !b.starts_with(PROXY_V2_SIGNATURE) {
+        return ProxyHeader::Absent;
+    }
+    match b.get(14..16) {
+        Some(&[hi, lo]) => ProxyHeader::Len(16 + usize::from(u16::from_be_bytes([hi, lo]))),
+        _ => ProxyHeader::Partial,
     }
 }
 

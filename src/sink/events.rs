@@ -73,6 +73,19 @@ fn field_str(s: &mut String, key: &str, value: &str) {
     json_str(s, value);
 }
 
+/// A name field: the display form (as tshark prints names), and when that loses information
+/// (non-printable or non-UTF-8 bytes) also `<key>_escaped` with the RFC 1035 presentation form.
+fn field_name(s: &mut String, key: &str, presentation: &str) {
+    let shown = crate::extract::name::display(presentation);
+    field_str(s, key, &shown);
+    if shown != presentation {
+        s.push_str(",\"");
+        s.push_str(key);
+        s.push_str("_escaped\":");
+        json_str(s, presentation);
+    }
+}
+
 /// `proto` of DNS observations, as in the corpus: by port.
 pub fn dns_proto(flow: &FlowTuple) -> &'static str {
     let has = |p: u16| flow.sport == p || flow.dport == p;
@@ -89,35 +102,35 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
     head(s, obs.kind.kind_str(), obs.ts, &obs.flow);
     match &obs.kind {
         ObservationKind::DnsQuery { name, qtype, qr, .. } => {
-            field_str(s, "name", name);
+            field_name(s, "name", name);
             let _ = write!(s, ",\"qtype\":{qtype},\"qr\":{}", u8::from(*qr));
             field_str(s, "proto", dns_proto(&obs.flow));
         }
         ObservationKind::DnsAnswer { name, data, ttl, qname, .. } => {
-            field_str(s, "name", name);
+            field_name(s, "name", name);
             field_str(s, "type", data.type_str());
             match data {
                 AnswerData::A(a) => field_str(s, "addr", &a.to_string()),
                 AnswerData::Aaaa(a) => field_str(s, "addr", &a.to_string()),
-                AnswerData::Cname(c) => field_str(s, "cname", c),
+                AnswerData::Cname(c) => field_name(s, "cname", c),
             }
             let _ = write!(s, ",\"ttl\":{ttl}");
             if let Some(q) = qname {
-                field_str(s, "qname", q);
+                field_name(s, "qname", q);
             }
             field_str(s, "proto", dns_proto(&obs.flow));
         }
         ObservationKind::TlsSni { name, ech } => {
-            field_str(s, "name", name);
+            field_name(s, "name", name);
             let _ = write!(s, ",\"ech\":{ech}");
         }
         ObservationKind::QuicSni { name, version, ech } => {
-            field_str(s, "name", name);
+            field_name(s, "name", name);
             field_str(s, "version", &format!("0x{version:08x}"));
             let _ = write!(s, ",\"ech\":{ech}");
         }
         ObservationKind::HttpHost { name, path, method } => {
-            field_str(s, "name", name);
+            field_name(s, "name", name);
             field_str(s, "path", path);
             field_str(s, "method", method);
         }
@@ -128,8 +141,8 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
 pub fn format_contact(s: &mut String, c: &Contact) {
     head(s, "tracker_contact", c.ts, &c.flow);
     field_str(s, "client", &c.client.to_string());
-    field_str(s, "name", &c.name);
-    field_str(s, "matched", &c.matched);
+    field_name(s, "name", &c.name);
+    field_name(s, "matched", &c.matched);
     field_str(s, "tracker", &c.tracker);
     field_str(s, "company", &c.company);
     field_str(s, "category", c.category.as_str());

@@ -21,8 +21,8 @@ impl Rng {
 
     fn word(&mut self, out: &mut String) {
         const SYLLABLES: [&str; 16] = [
-            "ad", "track", "px", "stat", "mail", "cdn", "log", "tag", "met", "ric", "open",
-            "click", "be", "ta", "lo", "no",
+            "ad", "track", "px", "stat", "mail", "cdn", "log", "tag", "met", "ric", "open", "click", "be", "ta", "lo",
+            "no",
         ];
         let n = 2 + (self.next() % 3) as usize;
         for _ in 0..n {
@@ -76,14 +76,8 @@ fn lookups_per_second_with_100k_hosts() {
 
     let rss_before = rss_bytes();
     let t = Instant::now();
-    let spec = ListSpec {
-        path: "generated.hosts".into(),
-        ..ListSpec::default()
-    };
-    let db = Builder::new()
-        .add_embedded()
-        .bytes(&spec, text.as_bytes())
-        .build();
+    let spec = ListSpec { path: "generated.hosts".into(), ..ListSpec::default() };
+    let db = Builder::new().add_embedded().bytes(&spec, text.as_bytes()).build();
     let load = t.elapsed();
     let rss_after = rss_bytes();
     drop(text);
@@ -183,11 +177,7 @@ fn lookups_per_second_with_100k_hosts() {
     }
     if let (Some(a), Some(b)) = (cpu_before, thread_cpu_ns()) {
         let ns = (b - a) as f64 / 3_000_000.0;
-        println!(
-            "cache-hot: {:.0} ns per lookup on-CPU ({:.1} M/s), {hot_hits} hits",
-            ns,
-            1e3 / ns
-        );
+        println!("cache-hot: {:.0} ns per lookup on-CPU ({:.1} M/s), {hot_hits} hits", ns, 1e3 / ns);
     }
     // Mixed-case names take the copying path.
     let upper: Vec<String> = hot.iter().map(|q| q.to_ascii_uppercase()).collect();
@@ -200,10 +190,7 @@ fn lookups_per_second_with_100k_hosts() {
     }
     if let (Some(a), Some(b)) = (cpu_before, thread_cpu_ns()) {
         let ns = (b - a) as f64 / 3_000_000.0;
-        println!(
-            "cache-hot, upper-case names: {ns:.0} ns per lookup on-CPU ({:.1} M/s)",
-            1e3 / ns
-        );
+        println!("cache-hot, upper-case names: {ns:.0} ns per lookup on-CPU ({:.1} M/s)", 1e3 / ns);
     }
     assert_eq!(upper_hits, hot_hits);
     assert!(hits >= n / 2, "subdomains of listed names must hit");

@@ -34,16 +34,9 @@ impl ListSpec {
         if let Some((prefix, path)) = spec.split_once(':')
             && let Ok(format) = prefix.parse::<Format>()
         {
-            return ListSpec {
-                path: path.to_string(),
-                format: Some(format),
-                ..ListSpec::default()
-            };
+            return ListSpec { path: path.to_string(), format: Some(format), ..ListSpec::default() };
         }
-        ListSpec {
-            path: spec.to_string(),
-            ..ListSpec::default()
-        }
+        ListSpec { path: spec.to_string(), ..ListSpec::default() }
     }
 
     pub fn with_category(mut self, category: Category) -> ListSpec {
@@ -61,11 +54,8 @@ impl ListSpec {
         if let Some(c) = self.company.as_ref().filter(|c| !c.trim().is_empty()) {
             return c.trim().to_string();
         }
-        let stem = Path::new(&self.path)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned());
-        stem.filter(|s| !s.is_empty())
-            .unwrap_or_else(|| self.path.clone())
+        let stem = Path::new(&self.path).file_stem().map(|s| s.to_string_lossy().into_owned());
+        stem.filter(|s| !s.is_empty()).unwrap_or_else(|| self.path.clone())
     }
 }
 
@@ -73,10 +63,7 @@ impl ListSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
     #[error("{path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path}: file larger than {max} bytes")]
     TooLarge { path: String, max: u64 },
     #[error("embedded list: {0} malformed lines")]
@@ -109,14 +96,7 @@ impl Builder {
     }
 
     pub(crate) fn add_embedded(mut self) -> Builder {
-        self.add_text(
-            "embedded",
-            Format::Tsv,
-            None,
-            "embedded",
-            DEFAULT_LIST.as_bytes(),
-            true,
-        );
+        self.add_text("embedded", Format::Tsv, None, "embedded", DEFAULT_LIST.as_bytes(), true);
         self
     }
 
@@ -127,21 +107,12 @@ impl Builder {
 
     /// Adds a list file.
     pub fn list(self, spec: &ListSpec) -> Result<Builder, ListError> {
-        let read_err = |source| ListError::Read {
-            path: spec.path.clone(),
-            source,
-        };
+        let read_err = |source| ListError::Read { path: spec.path.clone(), source };
         let len = std::fs::metadata(&spec.path).map_err(read_err)?.len();
         if len > Self::MAX_FILE_BYTES {
-            return Err(ListError::TooLarge {
-                path: spec.path.clone(),
-                max: Self::MAX_FILE_BYTES,
-            });
+            return Err(ListError::TooLarge { path: spec.path.clone(), max: Self::MAX_FILE_BYTES });
         }
-        let data = std::fs::read(&spec.path).map_err(|source| ListError::Read {
-            path: spec.path.clone(),
-            source,
-        })?;
+        let data = std::fs::read(&spec.path).map_err(|source| ListError::Read { path: spec.path.clone(), source })?;
         Ok(self.bytes(spec, &data))
     }
 
@@ -184,11 +155,7 @@ impl Builder {
             ignored: Ignored::default(),
             overrides: Vec::new(),
             overridden: 0,
-            category: if format == Format::Tsv {
-                None
-            } else {
-                Some(category.unwrap_or(Category::Advertising))
-            },
+            category: if format == Format::Tsv { None } else { Some(category.unwrap_or(Category::Advertising)) },
         });
         let list_company: Arc<str> = Arc::from(company);
         let list_category = category.unwrap_or(Category::Advertising);
@@ -205,11 +172,7 @@ impl Builder {
                 self.skip(list, line_no, "line is not valid UTF-8".to_string());
                 continue;
             };
-            let text = if line_no == 1 {
-                text.trim_start_matches('\u{feff}')
-            } else {
-                text
-            };
+            let text = if line_no == 1 { text.trim_start_matches('\u{feff}') } else { text };
             found.clear();
             formats::parse_line(format, text, &mut |f| found.push(f));
             for f in found.drain(..) {
@@ -219,10 +182,8 @@ impl Builder {
                     Found::Entry { name: suffix, row } => {
                         let (company, category, source) = match row {
                             Some(row) => {
-                                let company = companies
-                                    .entry(row.company)
-                                    .or_insert_with(|| Arc::from(row.company))
-                                    .clone();
+                                let company =
+                                    companies.entry(row.company).or_insert_with(|| Arc::from(row.company)).clone();
                                 let source: Arc<str> = if embedded {
                                     Arc::from(row.source)
                                 } else {
@@ -230,19 +191,9 @@ impl Builder {
                                 };
                                 (company, row.category, source)
                             }
-                            None => (
-                                list_company.clone(),
-                                list_category,
-                                Arc::from(format!("{list_name}:{line_no}")),
-                            ),
+                            None => (list_company.clone(), list_category, Arc::from(format!("{list_name}:{line_no}"))),
                         };
-                        let entry = Entry {
-                            suffix: Arc::from(suffix.as_str()),
-                            company,
-                            category,
-                            source,
-                            list,
-                        };
+                        let entry = Entry { suffix: Arc::from(suffix.as_str()), company, category, source, list };
                         self.insert(entry, line_no, format == Format::Tsv);
                     }
                 }
@@ -284,8 +235,7 @@ impl Builder {
                 if old.list == list {
                     let first = old.source.clone();
                     if tsv {
-                        let reason =
-                            format!("duplicate suffix {} (first kept: {first})", entry.suffix);
+                        let reason = format!("duplicate suffix {} (first kept: {first})", entry.suffix);
                         self.skip(list, line, reason);
                     } else {
                         self.info_mut(list).ignored.duplicates += 1;
@@ -298,11 +248,7 @@ impl Builder {
                 self.info_mut(replaced_list).overridden += 1;
                 let info = self.info_mut(list);
                 info.entries += 1;
-                info.overrides.push(Override {
-                    suffix,
-                    line,
-                    replaced_list,
-                });
+                info.overrides.push(Override { suffix, line, replaced_list });
             }
         }
     }

@@ -48,10 +48,7 @@ impl FromStr for Format {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Format, ()> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or(())
+        Format::ALL.into_iter().find(|f| f.as_str().eq_ignore_ascii_case(s)).ok_or(())
     }
 }
 
@@ -94,10 +91,7 @@ impl Ignored {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Found<'a> {
     /// A valid entry; TSV rows also carry their own company, category and source.
-    Entry {
-        name: String,
-        row: Option<TsvRow<'a>>,
-    },
+    Entry { name: String, row: Option<TsvRow<'a>> },
     /// A malformed line (or one malformed name on a hosts line): why.
     Malformed(String),
     /// Deliberately not loaded.
@@ -221,10 +215,7 @@ fn tsv_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
     }
     let Some(category) = Category::parse(category) else {
         let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-        emit(Found::Malformed(format!(
-            "unknown category {category:?} (expected one of {})",
-            known.join(", ")
-        )));
+        emit(Found::Malformed(format!("unknown category {category:?} (expected one of {})", known.join(", "))));
         return;
     };
     if company.is_empty() {
@@ -236,14 +227,7 @@ fn tsv_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
         return;
     }
     match canonical_name(suffix) {
-        Ok(name) => emit(Found::Entry {
-            name,
-            row: Some(TsvRow {
-                company,
-                category,
-                source,
-            }),
-        }),
+        Ok(name) => emit(Found::Entry { name, row: Some(TsvRow { company, category, source }) }),
         Err(e) => emit(Found::Malformed(format!("suffix {suffix:?}: {e}"))),
     }
 }
@@ -281,9 +265,7 @@ fn is_local_name(name: &str) -> bool {
 
 fn ends_with_label(name: &str, label: &str) -> bool {
     name.len() > label.len()
-        && name
-            .get(name.len() - label.len()..)
-            .is_some_and(|t| t.eq_ignore_ascii_case(label))
+        && name.get(name.len() - label.len()..).is_some_and(|t| t.eq_ignore_ascii_case(label))
         && name.as_bytes().get(name.len() - label.len() - 1) == Some(&b'.')
 }
 
@@ -295,9 +277,7 @@ fn hosts_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
     let mut tokens = content.split_ascii_whitespace();
     let Some(first) = tokens.next() else { return };
     if parse_host_address(first).is_none() {
-        emit(Found::Malformed(format!(
-            "expected an IP address before the names, found {first:?}"
-        )));
+        emit(Found::Malformed(format!("expected an IP address before the names, found {first:?}")));
         return;
     }
     let mut any = false;
@@ -313,9 +293,7 @@ fn hosts_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
         }
     }
     if !any {
-        emit(Found::Malformed(format!(
-            "no name after the address {first}"
-        )));
+        emit(Found::Malformed(format!("no name after the address {first}")));
     }
 }
 
@@ -332,10 +310,7 @@ fn domains_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
         emit(Found::Malformed("expected one name per line".to_string()));
         return;
     }
-    let name = first
-        .strip_prefix("*.")
-        .or_else(|| first.strip_prefix('.'))
-        .unwrap_or(first);
+    let name = first.strip_prefix("*.").or_else(|| first.strip_prefix('.')).unwrap_or(first);
     match canonical_name(name) {
         Ok(name) => emit(Found::Entry { name, row: None }),
         Err(e) => emit(Found::Malformed(format!("name {first:?}: {e}"))),
@@ -344,9 +319,7 @@ fn domains_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
 
 /// Cosmetic, scriptlet and HTML-filter separators of Adblock Plus, uBlock Origin and AdGuard.
 fn is_cosmetic(line: &str) -> bool {
-    const SEPARATORS: [&str; 10] = [
-        "##", "#@#", "#?#", "#@?#", "#$#", "#@$#", "#%#", "#@%#", "$$", "$@$",
-    ];
+    const SEPARATORS: [&str; 10] = ["##", "#@#", "#?#", "#@?#", "#$#", "#@$#", "#%#", "#@%#", "$$", "$@$"];
     SEPARATORS.iter().any(|s| line.contains(s))
 }
 
@@ -355,9 +328,7 @@ fn is_cosmetic(line: &str) -> bool {
 fn is_generic_cosmetic(line: &str) -> bool {
     const SEPARATORS: [&str; 8] = ["#@?#", "#@$#", "#@%#", "#@#", "#?#", "#$#", "#%#", "##"];
     SEPARATORS.iter().any(|s| {
-        line.strip_prefix(s)
-            .and_then(|rest| rest.chars().next())
-            .is_some_and(|c| !c.is_whitespace() && c != '#')
+        line.strip_prefix(s).and_then(|rest| rest.chars().next()).is_some_and(|c| !c.is_whitespace() && c != '#')
     })
 }
 
@@ -367,11 +338,7 @@ fn is_regex_rule(line: &str) -> bool {
         return false;
     };
     match body.rfind('/') {
-        Some(end) => {
-            body.get(end + 1..)
-                .is_some_and(|after| after.is_empty() || after.starts_with('$'))
-                && end > 0
-        }
+        Some(end) => body.get(end + 1..).is_some_and(|after| after.is_empty() || after.starts_with('$')) && end > 0,
         None => false,
     }
 }
@@ -458,9 +425,7 @@ fn adblock_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
         emit(Found::Ignored(IgnoreKind::PathRule));
         return;
     };
-    let end = rest
-        .find(['^', '/', '*', '|', '?', ':', '=', '&'])
-        .unwrap_or(rest.len());
+    let end = rest.find(['^', '/', '*', '|', '?', ':', '=', '&']).unwrap_or(rest.len());
     let (host, tail) = rest.split_at(end);
     if !(tail.is_empty() || tail == "^" || tail == "^|") {
         emit(Found::Ignored(IgnoreKind::PathRule));

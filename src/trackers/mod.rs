@@ -154,9 +154,7 @@ impl TrackerDb {
             return None;
         }
         // Fast path: names on the wire are almost always lower-case ASCII already.
-        let odd = name.iter().fold(0u8, |acc, &b| {
-            acc | (b & 0x80) | u8::from(b.is_ascii_uppercase())
-        });
+        let odd = name.iter().fold(0u8, |acc, &b| acc | (b & 0x80) | u8::from(b.is_ascii_uppercase()));
         if odd == 0 {
             return self.longest_suffix(name);
         }

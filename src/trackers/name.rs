@@ -33,19 +33,13 @@ impl fmt::Display for NameError {
         match self {
             NameError::Empty => f.write_str("empty name"),
             NameError::TooLong => write!(f, "name longer than {MAX_NAME_LEN} characters"),
-            NameError::NonAscii => {
-                f.write_str("non-ASCII name (internationalised names must use their xn-- form)")
-            }
+            NameError::NonAscii => f.write_str("non-ASCII name (internationalised names must use their xn-- form)"),
             NameError::IpAddress => f.write_str("IP address, not a name"),
-            NameError::EmptyLabel => {
-                f.write_str("empty label (two dots in a row, or a leading dot)")
-            }
+            NameError::EmptyLabel => f.write_str("empty label (two dots in a row, or a leading dot)"),
             NameError::LabelTooLong => write!(f, "label longer than {MAX_LABEL_LEN} characters"),
             NameError::BadCharacter(c) => write!(f, "character {c:?} not allowed in a name"),
             NameError::NumericTopLabel => f.write_str("all-numeric last label (an IP address?)"),
-            NameError::SingleLabel => {
-                f.write_str("single-label name (a top-level domain would match too much)")
-            }
+            NameError::SingleLabel => f.write_str("single-label name (a top-level domain would match too much)"),
         }
     }
 }
@@ -79,10 +73,7 @@ pub fn canonical_name(raw: &str) -> Result<String, NameError> {
         if label.len() > MAX_LABEL_LEN {
             return Err(NameError::LabelTooLong);
         }
-        if let Some(c) = label
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        {
+        if let Some(c) = label.chars().find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
             return Err(NameError::BadCharacter(c));
         }
         labels += 1;
@@ -108,22 +99,10 @@ mod tests {
 
     #[test]
     fn canonical_forms() {
-        assert_eq!(
-            canonical_name("Stats.G.DoubleClick.NET.").as_deref(),
-            Ok("stats.g.doubleclick.net")
-        );
-        assert_eq!(
-            canonical_name("  weborama.fr ").as_deref(),
-            Ok("weborama.fr")
-        );
-        assert_eq!(
-            canonical_name("_dmarc.example.com").as_deref(),
-            Ok("_dmarc.example.com")
-        );
-        assert_eq!(
-            canonical_name("xn--bcher-kva.example").as_deref(),
-            Ok("xn--bcher-kva.example")
-        );
+        assert_eq!(canonical_name("Stats.G.DoubleClick.NET.").as_deref(), Ok("stats.g.doubleclick.net"));
+        assert_eq!(canonical_name("  weborama.fr ").as_deref(), Ok("weborama.fr"));
+        assert_eq!(canonical_name("_dmarc.example.com").as_deref(), Ok("_dmarc.example.com"));
+        assert_eq!(canonical_name("xn--bcher-kva.example").as_deref(), Ok("xn--bcher-kva.example"));
         assert_eq!(canonical_name("mkt4477.com").as_deref(), Ok("mkt4477.com"));
     }
 
@@ -138,10 +117,7 @@ mod tests {
         assert_eq!(canonical_name("a..b.com"), Err(NameError::EmptyLabel));
         assert_eq!(canonical_name(".b.com"), Err(NameError::EmptyLabel));
         assert_eq!(canonical_name("*.b.com"), Err(NameError::BadCharacter('*')));
-        assert_eq!(
-            canonical_name("ads.example.com/path"),
-            Err(NameError::BadCharacter('/'))
-        );
+        assert_eq!(canonical_name("ads.example.com/path"), Err(NameError::BadCharacter('/')));
         assert_eq!(canonical_name("com"), Err(NameError::SingleLabel));
         let long_label = format!("{}.com", "a".repeat(64));
         assert_eq!(canonical_name(&long_label), Err(NameError::LabelTooLong));
@@ -150,9 +126,6 @@ mod tests {
         let long_name = format!("{}com", "abcdefghi.".repeat(25)); // 253 characters
         assert_eq!(long_name.len(), 253);
         assert!(canonical_name(&long_name).is_ok());
-        assert_eq!(
-            canonical_name(&format!("x{long_name}")),
-            Err(NameError::TooLong)
-        );
+        assert_eq!(canonical_name(&format!("x{long_name}")), Err(NameError::TooLong));
     }
 }

@@ -22,40 +22,15 @@ fn every_row_is_well_formed_and_cited() {
     assert!(rows.len() >= 300, "only {} rows", rows.len());
     for (line, cols) in &rows {
         assert_eq!(cols.len(), 4, "line {line}: {cols:?}");
-        let [suffix, company, category, source] = cols.as_slice() else {
-            unreachable!()
-        };
-        assert_eq!(
-            canonical_name(suffix).as_deref(),
-            Ok(*suffix),
-            "line {line}: suffix not canonical"
-        );
-        assert!(
-            !company.trim().is_empty() && company.trim() == *company,
-            "line {line}: company {company:?}"
-        );
-        assert!(
-            Category::parse(category).is_some(),
-            "line {line}: category {category:?}"
-        );
-        assert_eq!(
-            Category::parse(category).unwrap().as_str(),
-            *category,
-            "line {line}"
-        );
-        assert!(
-            source.trim().len() >= 3 && source.trim() == *source,
-            "line {line}: source {source:?}"
-        );
-        assert!(
-            !source.contains("esp-platform") || source.contains("mapped"),
-            "line {line}"
-        );
+        let [suffix, company, category, source] = cols.as_slice() else { unreachable!() };
+        assert_eq!(canonical_name(suffix).as_deref(), Ok(*suffix), "line {line}: suffix not canonical");
+        assert!(!company.trim().is_empty() && company.trim() == *company, "line {line}: company {company:?}");
+        assert!(Category::parse(category).is_some(), "line {line}: category {category:?}");
+        assert_eq!(Category::parse(category).unwrap().as_str(), *category, "line {line}");
+        assert!(source.trim().len() >= 3 && source.trim() == *source, "line {line}: source {source:?}");
+        assert!(!source.contains("esp-platform") || source.contains("mapped"), "line {line}");
     }
-    let db = TrackerDb::builder()
-        .embedded()
-        .expect("embedded list loads without malformed lines")
-        .build();
+    let db = TrackerDb::builder().embedded().expect("embedded list loads without malformed lines").build();
     let info = &db.lists()[0];
     assert_eq!((info.name.as_str(), info.format), ("embedded", "tsv"));
     assert_eq!(info.entries, rows.len());
@@ -65,22 +40,14 @@ fn every_row_is_well_formed_and_cited() {
     assert_eq!(TrackerDb::embedded().entries(), db.entries());
     // The source column is carried as-is for the embedded list.
     let ga = db.lookup("google-analytics.com").unwrap();
-    assert!(
-        ga.source.contains("developers.google.com/analytics"),
-        "{}",
-        ga.source
-    );
+    assert!(ga.source.contains("developers.google.com/analytics"), "{}", ga.source);
 }
 
 #[test]
 fn no_duplicate_suffixes() {
     let mut seen = HashSet::new();
     for (line, cols) in rows() {
-        assert!(
-            seen.insert(cols[0]),
-            "line {line}: {} listed twice",
-            cols[0]
-        );
+        assert!(seen.insert(cols[0]), "line {line}: {} listed twice", cols[0]);
     }
 }
 
@@ -149,10 +116,7 @@ fn no_shared_platform_is_listed_whole() {
     ];
     for (line, cols) in rows() {
         let s = cols[0];
-        assert!(
-            !SHARED.contains(&s) && !SERVICES.contains(&s),
-            "line {line}: {s} must not be listed whole"
-        );
+        assert!(!SHARED.contains(&s) && !SERVICES.contains(&s), "line {line}: {s} must not be listed whole");
     }
     // Platform hosts are only listed as specific hosts.
     let db = TrackerDb::embedded();
@@ -167,11 +131,7 @@ fn context_hosts_are_specific_and_never_trackers() {
     for (line, cols) in rows() {
         let category = Category::parse(cols[2]).unwrap();
         if !category.is_tracker() {
-            assert!(
-                cols[0].split('.').count() >= 3,
-                "line {line}: context host {} is too broad",
-                cols[0]
-            );
+            assert!(cols[0].split('.').count() >= 3, "line {line}: context host {} is too broad", cols[0]);
         }
     }
     let db = TrackerDb::embedded();
@@ -186,134 +146,36 @@ fn context_hosts_are_specific_and_never_trackers() {
 type Match = (&'static str, &'static str, Category);
 
 const EXPECTED: [(&str, Option<Match>); 30] = [
-    (
-        "www.google-analytics.com",
-        Some(("google-analytics.com", "Google", Category::Analytics)),
-    ),
-    (
-        "region1.google-analytics.com",
-        Some((
-            "region1.google-analytics.com",
-            "Google",
-            Category::Analytics,
-        )),
-    ),
-    (
-        "stats.g.doubleclick.net",
-        Some(("stats.g.doubleclick.net", "Google", Category::Analytics)),
-    ),
-    (
-        "ad.doubleclick.net",
-        Some(("doubleclick.net", "Google", Category::Advertising)),
-    ),
-    (
-        "bouyguestelecom.solution.weborama.fr",
-        Some(("solution.weborama.fr", "Weborama", Category::Advertising)),
-    ),
-    (
-        "wcm.solution.weborama.fr",
-        Some(("solution.weborama.fr", "Weborama", Category::Advertising)),
-    ),
-    (
-        "cstatic.weborama.fr",
-        Some(("weborama.fr", "Weborama", Category::Advertising)),
-    ),
-    (
-        "ad.weborama.fr",
-        Some(("weborama.fr", "Weborama", Category::Advertising)),
-    ),
-    (
-        "dx.frontend.weborama.com",
-        Some(("weborama.com", "Weborama", Category::Advertising)),
-    ),
-    (
-        "mandrillapp.com",
-        Some(("mandrillapp.com", "Mailchimp (Intuit)", Category::Email)),
-    ),
-    (
-        "us5.list-manage.com",
-        Some(("list-manage.com", "Mailchimp (Intuit)", Category::Email)),
-    ),
-    (
-        "click.e.example.exacttarget.com",
-        Some((
-            "exacttarget.com",
-            "Salesforce Marketing Cloud",
-            Category::Email,
-        )),
-    ),
-    (
-        "u1234.ct.sendgrid.net",
-        Some(("sendgrid.net", "SendGrid (Twilio)", Category::Email)),
-    ),
-    (
-        "t.hubspotemail.net",
-        Some(("hubspotemail.net", "HubSpot", Category::Email)),
-    ),
-    (
-        "r.eu-west-1.awstrack.me",
-        Some(("awstrack.me", "Amazon SES", Category::Email)),
-    ),
-    (
-        "x5fg.mjt.lu",
-        Some(("mjt.lu", "Mailjet (Sinch)", Category::Email)),
-    ),
-    (
-        "pixel.mailtrack.io",
-        Some(("mailtrack.io", "Mailtrack", Category::EmailSales)),
-    ),
-    (
-        "mailfoogae.appspot.com",
-        Some(("mailfoogae.appspot.com", "Streak", Category::EmailSales)),
-    ),
-    (
-        "trk.klclick.com",
-        Some(("klclick.com", "Klaviyo", Category::Email)),
-    ),
-    (
-        "connect.facebook.net",
-        Some(("connect.facebook.net", "Meta", Category::Advertising)),
-    ),
-    (
-        "imap.gmail.com",
-        Some(("imap.gmail.com", "Google", Category::MailAccess)),
-    ),
-    (
-        "outlook.office365.com",
-        Some(("outlook.office365.com", "Microsoft", Category::MailAccess)),
-    ),
-    (
-        "imap.mail.me.com",
-        Some((
-            "imap.mail.me.com",
-            "Apple (iCloud Mail)",
-            Category::MailAccess,
-        )),
-    ),
-    (
-        "imap.free.fr",
-        Some(("imap.free.fr", "Free", Category::MailAccess)),
-    ),
-    (
-        "mail.google.com",
-        Some(("mail.google.com", "Google", Category::Webmail)),
-    ),
+    ("www.google-analytics.com", Some(("google-analytics.com", "Google", Category::Analytics))),
+    ("region1.google-analytics.com", Some(("region1.google-analytics.com", "Google", Category::Analytics))),
+    ("stats.g.doubleclick.net", Some(("stats.g.doubleclick.net", "Google", Category::Analytics))),
+    ("ad.doubleclick.net", Some(("doubleclick.net", "Google", Category::Advertising))),
+    ("bouyguestelecom.solution.weborama.fr", Some(("solution.weborama.fr", "Weborama", Category::Advertising))),
+    ("wcm.solution.weborama.fr", Some(("solution.weborama.fr", "Weborama", Category::Advertising))),
+    ("cstatic.weborama.fr", Some(("weborama.fr", "Weborama", Category::Advertising))),
+    ("ad.weborama.fr", Some(("weborama.fr", "Weborama", Category::Advertising))),
+    ("dx.frontend.weborama.com", Some(("weborama.com", "Weborama", Category::Advertising))),
+    ("mandrillapp.com", Some(("mandrillapp.com", "Mailchimp (Intuit)", Category::Email))),
+    ("us5.list-manage.com", Some(("list-manage.com", "Mailchimp (Intuit)", Category::Email))),
+    ("click.e.example.exacttarget.com", Some(("exacttarget.com", "Salesforce Marketing Cloud", Category::Email))),
+    ("u1234.ct.sendgrid.net", Some(("sendgrid.net", "SendGrid (Twilio)", Category::Email))),
+    ("t.hubspotemail.net", Some(("hubspotemail.net", "HubSpot", Category::Email))),
+    ("r.eu-west-1.awstrack.me", Some(("awstrack.me", "Amazon SES", Category::Email))),
+    ("x5fg.mjt.lu", Some(("mjt.lu", "Mailjet (Sinch)", Category::Email))),
+    ("pixel.mailtrack.io", Some(("mailtrack.io", "Mailtrack", Category::EmailSales))),
+    ("mailfoogae.appspot.com", Some(("mailfoogae.appspot.com", "Streak", Category::EmailSales))),
+    ("trk.klclick.com", Some(("klclick.com", "Klaviyo", Category::Email))),
+    ("connect.facebook.net", Some(("connect.facebook.net", "Meta", Category::Advertising))),
+    ("imap.gmail.com", Some(("imap.gmail.com", "Google", Category::MailAccess))),
+    ("outlook.office365.com", Some(("outlook.office365.com", "Microsoft", Category::MailAccess))),
+    ("imap.mail.me.com", Some(("imap.mail.me.com", "Apple (iCloud Mail)", Category::MailAccess))),
+    ("imap.free.fr", Some(("imap.free.fr", "Free", Category::MailAccess))),
+    ("mail.google.com", Some(("mail.google.com", "Google", Category::Webmail))),
     (
         "ci3.googleusercontent.com",
-        Some((
-            "ci3.googleusercontent.com",
-            "Google (Gmail image proxy)",
-            Category::ImageProxy,
-        )),
+        Some(("ci3.googleusercontent.com", "Google (Gmail image proxy)", Category::ImageProxy)),
     ),
-    (
-        "mask.icloud.com",
-        Some((
-            "mask.icloud.com",
-            "Apple (iCloud Private Relay)",
-            Category::PrivacyRelay,
-        )),
-    ),
+    ("mask.icloud.com", Some(("mask.icloud.com", "Apple (iCloud Private Relay)", Category::PrivacyRelay))),
     // Vendor sites with no pixel evidence (see the list header): no match.
     ("r.sb.mailjet.com", None),
     ("link.sparkpost.com", None),
@@ -324,9 +186,7 @@ const EXPECTED: [(&str, Option<Match>); 30] = [
 fn research_and_bench_hosts_map_as_expected() {
     let db = TrackerDb::embedded();
     for (name, expected) in EXPECTED {
-        let got = db
-            .lookup(name)
-            .map(|e| (&*e.suffix, &*e.company, e.category));
+        let got = db.lookup(name).map(|e| (&*e.suffix, &*e.company, e.category));
         assert_eq!(got, expected, "{name}");
     }
     for (name, suffix) in [
@@ -347,18 +207,7 @@ fn research_and_bench_hosts_map_as_expected() {
     ] {
         assert_eq!(db.lookup(name).map(|e| &*e.suffix), Some(suffix), "{name}");
     }
-    for name in [
-        "mixmax.com",
-        "app.mixmax.com",
-        "streak.com",
-        "superhuman.com",
-        "mailchimp.com",
-        "sendgrid.com",
-    ] {
-        assert_eq!(
-            db.lookup(name),
-            None,
-            "{name}: vendor site, not a tracker host"
-        );
+    for name in ["mixmax.com", "app.mixmax.com", "streak.com", "superhuman.com", "mailchimp.com", "sendgrid.com"] {
+        assert_eq!(db.lookup(name), None, "{name}: vendor site, not a tracker host");
     }
 }

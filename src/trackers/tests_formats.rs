@@ -119,11 +119,7 @@ Mail.Example.FR.\tExample Mail\tmail-access\tISP doc
 ";
 
 fn load(format: Option<Format>, name: &str, text: &str) -> TrackerDb {
-    let spec = ListSpec {
-        path: name.to_string(),
-        format,
-        ..ListSpec::default()
-    };
+    let spec = ListSpec { path: name.to_string(), format, ..ListSpec::default() };
     Builder::new().bytes(&spec, text.as_bytes()).build()
 }
 
@@ -135,10 +131,7 @@ fn detects_each_format() {
     assert_eq!(detect(TSV.as_bytes()), Format::Tsv);
     assert_eq!(detect(super::DEFAULT_LIST.as_bytes()), Format::Tsv);
     // uBlock-style list without the [Adblock] header, starting with a comment.
-    assert_eq!(
-        detect(b"! Title: my filters\n||a.example.com^\n||b.example.com^$3p\n"),
-        Format::Adblock
-    );
+    assert_eq!(detect(b"! Title: my filters\n||a.example.com^\n||b.example.com^$3p\n"), Format::Adblock);
     assert_eq!(detect(b""), Format::Domains);
     assert_eq!(detect(b"# only comments\n\n"), Format::Domains);
 }
@@ -164,22 +157,14 @@ fn hosts_file() {
     // 14 housekeeping names in 13 lines, plus printer.local; one repeated tracker line.
     assert_eq!(info.ignored.local_names, 15);
     assert_eq!(info.ignored.duplicates, 1);
-    let skipped: Vec<(usize, &str)> = info
-        .skipped
-        .iter()
-        .map(|s| (s.line, s.reason.as_str()))
-        .collect();
+    let skipped: Vec<(usize, &str)> = info.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
     assert_eq!(skipped.len(), 4, "{skipped:?}");
     assert_eq!(skipped[0].0, 39);
     assert!(skipped[0].1.contains("empty label"), "{}", skipped[0].1);
     assert_eq!(skipped[1].0, 40);
     assert!(skipped[1].1.contains("non-ASCII"), "{}", skipped[1].1);
     assert_eq!(skipped[2].0, 41);
-    assert!(
-        skipped[2].1.contains("expected an IP address"),
-        "{}",
-        skipped[2].1
-    );
+    assert!(skipped[2].1.contains("expected an IP address"), "{}", skipped[2].1);
     assert_eq!(skipped[3].0, 42);
     assert!(skipped[3].1.contains("no name"), "{}", skipped[3].1);
     // Company = file stem, category = advertising by default, source = file:line.
@@ -187,10 +172,7 @@ fn hosts_file() {
     assert_eq!(&*e.company, "steven-black");
     assert_eq!(e.category, Category::Advertising);
     assert_eq!(&*e.source, "lists/steven-black.hosts:34");
-    assert_eq!(
-        &*db.lookup("stats.g.doubleclick.net").unwrap().source,
-        "lists/steven-black.hosts:36"
-    );
+    assert_eq!(&*db.lookup("stats.g.doubleclick.net").unwrap().source, "lists/steven-black.hosts:36");
 }
 
 #[test]
@@ -213,57 +195,32 @@ fn adblock_list() {
     );
     let ig = &info.ignored;
     assert_eq!(ig.headers, 1);
-    assert_eq!(
-        ig.restricted, 5,
-        "domain=, popup, csp=, removeparam=, badfilter"
-    );
-    assert_eq!(
-        ig.path_rules, 6,
-        "path, wildcard, port, |url, path-only, substring"
-    );
+    assert_eq!(ig.restricted, 5, "domain=, popup, csp=, removeparam=, badfilter");
+    assert_eq!(ig.path_rules, 6, "path, wildcard, port, |url, path-only, substring");
     assert_eq!(ig.regex, 2);
     assert_eq!(ig.exceptions, 2);
     assert_eq!(ig.cosmetic, 5);
-    let reasons: Vec<(usize, &str)> = info
-        .skipped
-        .iter()
-        .map(|s| (s.line, s.reason.as_str()))
-        .collect();
+    let reasons: Vec<(usize, &str)> = info.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert_eq!(reasons[0].0, 33);
     assert!(reasons[0].1.contains("IP address"));
     assert_eq!(reasons[1].0, 34);
     assert!(reasons[1].1.contains("non-ASCII"));
-    assert_eq!(
-        db.lookup("r.eu-west-1.awstrack.me"),
-        None,
-        "a path rule is not a host rule"
-    );
+    assert_eq!(db.lookup("r.eu-west-1.awstrack.me"), None, "a path rule is not a host rule");
     assert_eq!(&*db.lookup("cdn.krxd.net").unwrap().suffix, "krxd.net");
 }
 
 #[test]
 fn domains_list_with_category_override() {
-    let spec = ListSpec {
-        path: "/etc/pixelwatch/mine.txt".into(),
-        ..ListSpec::default()
-    }
-    .with_category(Category::Email)
-    .with_company("My list");
+    let spec = ListSpec { path: "/etc/pixelwatch/mine.txt".into(), ..ListSpec::default() }
+        .with_category(Category::Email)
+        .with_company("My list");
     let db = Builder::new().bytes(&spec, DOMAINS.as_bytes()).build();
     let info = &db.lists()[0];
     assert_eq!(info.format, "domains");
     assert_eq!(info.category, Some(Category::Email));
     let names: Vec<&str> = db.entries().iter().map(|e| &*e.suffix).collect();
-    assert_eq!(
-        names,
-        [
-            "google-analytics.com",
-            "doubleclick.net",
-            "weborama.fr",
-            "mjt.lu"
-        ]
-    );
+    assert_eq!(names, ["google-analytics.com", "doubleclick.net", "weborama.fr", "mjt.lu"]);
     let e = db.lookup("x.mjt.lu").unwrap();
     assert_eq!((e.category, &*e.company), (Category::Email, "My list"));
     let lines: Vec<usize> = info.skipped.iter().map(|s| s.line).collect();
@@ -279,11 +236,7 @@ fn tsv_with_malformed_lines() {
     assert_eq!(info.category, None);
     assert_eq!(info.entries, 2);
     assert_eq!(info.ignored.headers, 1);
-    let skipped: Vec<(usize, &str)> = info
-        .skipped
-        .iter()
-        .map(|s| (s.line, s.reason.as_str()))
-        .collect();
+    let skipped: Vec<(usize, &str)> = info.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
     assert_eq!(skipped.len(), 5, "{skipped:?}");
     assert_eq!(skipped[0].0, 4);
     assert!(skipped[0].1.contains("found 2"));
@@ -292,46 +245,23 @@ fn tsv_with_malformed_lines() {
     assert_eq!(skipped[2], (6, "empty company"));
     assert_eq!(skipped[3], (7, "empty source"));
     assert_eq!(skipped[4].0, 8);
-    assert!(
-        skipped[4]
-            .1
-            .contains("duplicate suffix track.example.fr (first kept: team.tsv:3)")
-    );
+    assert!(skipped[4].1.contains("duplicate suffix track.example.fr (first kept: team.tsv:3)"));
     let e = db.lookup("a.track.example.fr").unwrap();
-    assert_eq!(
-        (&*e.company, e.category, &*e.source),
-        ("Example Trackers", Category::Email, "team.tsv:3")
-    );
+    assert_eq!((&*e.company, e.category, &*e.source), ("Example Trackers", Category::Email, "team.tsv:3"));
     let m = db.lookup("MAIL.example.fr").unwrap();
-    assert_eq!(
-        (&*m.suffix, m.category),
-        ("mail.example.fr", Category::MailAccess)
-    );
+    assert_eq!((&*m.suffix, m.category), ("mail.example.fr", Category::MailAccess));
 }
 
 #[test]
 fn forced_format_and_spec_prefix() {
-    assert_eq!(
-        ListSpec::parse("hosts:/tmp/x.txt").format,
-        Some(Format::Hosts)
-    );
+    assert_eq!(ListSpec::parse("hosts:/tmp/x.txt").format, Some(Format::Hosts));
     assert_eq!(ListSpec::parse("hosts:/tmp/x.txt").path, "/tmp/x.txt");
-    assert_eq!(
-        ListSpec::parse("ADBLOCK:rel/x").format,
-        Some(Format::Adblock)
-    );
+    assert_eq!(ListSpec::parse("ADBLOCK:rel/x").format, Some(Format::Adblock));
     assert_eq!(ListSpec::parse("tsv:a:b").path, "a:b");
     let plain = ListSpec::parse("C:/lists/x.txt");
-    assert_eq!(
-        (plain.format, plain.path.as_str()),
-        (None, "C:/lists/x.txt")
-    );
+    assert_eq!((plain.format, plain.path.as_str()), (None, "C:/lists/x.txt"));
     // The same text read as a domains list: the hosts lines become malformed.
-    let db = load(
-        Some(Format::Domains),
-        "forced",
-        "0.0.0.0 a.example.com\nb.example.com\n",
-    );
+    let db = load(Some(Format::Domains), "forced", "0.0.0.0 a.example.com\nb.example.com\n");
     assert_eq!(db.lists()[0].format, "domains");
     assert_eq!(db.entries().len(), 1);
     assert_eq!(db.lists()[0].skipped[0].line, 1);
@@ -341,10 +271,7 @@ fn forced_format_and_spec_prefix() {
 fn crlf_bom_and_invalid_utf8() {
     let mut data = b"\xef\xbb\xbf0.0.0.0 a.example.com\r\n".to_vec();
     data.extend_from_slice(b"0.0.0.0 b.ex\xffample.com\r\n0.0.0.0 c.example.com");
-    let spec = ListSpec {
-        path: "x.hosts".into(),
-        ..ListSpec::default()
-    };
+    let spec = ListSpec { path: "x.hosts".into(), ..ListSpec::default() };
     let db = Builder::new().bytes(&spec, &data).build();
     let names: Vec<&str> = db.entries().iter().map(|e| &*e.suffix).collect();
     assert_eq!(names, ["a.example.com", "c.example.com"]);
@@ -356,30 +283,17 @@ fn crlf_bom_and_invalid_utf8() {
 fn files_on_disk_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("blocklist.txt");
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(HOSTS.as_bytes())
-        .unwrap();
+    std::fs::File::create(&path).unwrap().write_all(HOSTS.as_bytes()).unwrap();
     let spec = format!("hosts:{}", path.display());
-    let db = TrackerDb::builder()
-        .embedded()
-        .unwrap()
-        .file(&spec)
-        .unwrap()
-        .build();
+    let db = TrackerDb::builder().embedded().unwrap().file(&spec).unwrap().build();
     assert_eq!(db.lists().len(), 2);
     assert_eq!(db.lists()[1].name, path.display().to_string());
     assert_eq!(&*db.lookup("ad.weborama.fr").unwrap().company, "blocklist");
 
     let missing = dir.path().join("missing.txt");
-    let err = TrackerDb::builder()
-        .file(&missing.display().to_string())
-        .unwrap_err();
+    let err = TrackerDb::builder().file(&missing.display().to_string()).unwrap_err();
     assert!(matches!(err, ListError::Read { .. }));
-    assert!(
-        err.to_string().starts_with(&missing.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with(&missing.display().to_string()), "{err}");
 }
 
 #[test]

@@ -5,11 +5,7 @@ use super::{Builder, Format, ListSpec, MAX_LOOKUP_LEN, TrackerDb};
 use crate::model::Category;
 
 fn tsv(name: &str) -> ListSpec {
-    ListSpec {
-        path: name.to_string(),
-        format: Some(Format::Tsv),
-        ..ListSpec::default()
-    }
+    ListSpec { path: name.to_string(), format: Some(Format::Tsv), ..ListSpec::default() }
 }
 
 fn small_db() -> TrackerDb {
@@ -19,9 +15,7 @@ solution.weborama.fr\tWeborama pixels\tadvertising\tt
 mjt.lu\tMailjet\temail\tt
 imap.gmail.com\tGoogle\tmail-access\tt
 ";
-    Builder::new()
-        .bytes(&tsv("small.tsv"), text.as_bytes())
-        .build()
+    Builder::new().bytes(&tsv("small.tsv"), text.as_bytes()).build()
 }
 
 fn suffix_of<'a>(db: &'a TrackerDb, name: &str) -> Option<&'a str> {
@@ -33,14 +27,8 @@ fn label_boundaries() {
     let db = small_db();
     assert_eq!(suffix_of(&db, "weborama.fr"), Some("weborama.fr"));
     assert_eq!(suffix_of(&db, "cstatic.weborama.fr"), Some("weborama.fr"));
-    assert_eq!(
-        suffix_of(&db, "bouyguestelecom.solution.weborama.fr"),
-        Some("solution.weborama.fr")
-    );
-    assert_eq!(
-        suffix_of(&db, "solution.weborama.fr"),
-        Some("solution.weborama.fr")
-    );
+    assert_eq!(suffix_of(&db, "bouyguestelecom.solution.weborama.fr"), Some("solution.weborama.fr"));
+    assert_eq!(suffix_of(&db, "solution.weborama.fr"), Some("solution.weborama.fr"));
     assert_eq!(suffix_of(&db, "xsolution.weborama.fr"), Some("weborama.fr"));
     assert_eq!(suffix_of(&db, "notweborama.fr"), None);
     assert_eq!(suffix_of(&db, "weborama.fr.example.com"), None);
@@ -68,10 +56,7 @@ fn case_dots_and_odd_input() {
     // Non-ASCII: never part of a match, but a suffix after it can match.
     assert_eq!(suffix_of(&db, "wéborama.fr"), None);
     assert_eq!(suffix_of(&db, "é.mjt.lu"), Some("mjt.lu"));
-    assert_eq!(
-        db.lookup_bytes(b"\xff\xfe.mjt.lu").map(|e| &*e.suffix),
-        Some("mjt.lu")
-    );
+    assert_eq!(db.lookup_bytes(b"\xff\xfe.mjt.lu").map(|e| &*e.suffix), Some("mjt.lu"));
     assert_eq!(db.lookup_bytes(b"x\xffmjt.lu"), None);
     // Length limits: 255 bytes is looked up, 256 is not.
     let at_limit = format!("{}.mjt.lu", "a".repeat(MAX_LOOKUP_LEN - 7));
@@ -96,27 +81,10 @@ fn fast_and_copying_paths_agree() {
     ];
     for name in names {
         let lower = db.lookup(name).map(|e| &*e.suffix);
-        assert_eq!(
-            db.lookup(&name.to_ascii_uppercase()).map(|e| &*e.suffix),
-            lower,
-            "{name}"
-        );
-        assert_eq!(
-            db.lookup(&format!("{name}.")).map(|e| &*e.suffix),
-            lower,
-            "{name}."
-        );
-        let mixed: String = name
-            .chars()
-            .enumerate()
-            .map(|(i, c)| {
-                if i % 2 == 0 {
-                    c.to_ascii_uppercase()
-                } else {
-                    c
-                }
-            })
-            .collect();
+        assert_eq!(db.lookup(&name.to_ascii_uppercase()).map(|e| &*e.suffix), lower, "{name}");
+        assert_eq!(db.lookup(&format!("{name}.")).map(|e| &*e.suffix), lower, "{name}.");
+        let mixed: String =
+            name.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
         assert_eq!(db.lookup(&mixed).map(|e| &*e.suffix), lower, "{mixed}");
     }
 }
@@ -138,22 +106,13 @@ fn later_lists_override_earlier_ones() {
         .embedded()
         .unwrap()
         .bytes(&tsv("mine.tsv"), user.as_bytes())
-        .bytes(
-            &ListSpec {
-                path: "block.hosts".into(),
-                ..ListSpec::default()
-            },
-            hosts.as_bytes(),
-        )
+        .bytes(&ListSpec { path: "block.hosts".into(), ..ListSpec::default() }, hosts.as_bytes())
         .build();
     let lists = db.lists();
     assert_eq!(lists.len(), 3);
     // The hosts list came last: it wins for weborama.fr and mjt.lu.
     let e = db.lookup("cstatic.weborama.fr").unwrap();
-    assert_eq!(
-        (&*e.company, e.category, e.list),
-        ("block", Category::Advertising, 2)
-    );
+    assert_eq!((&*e.company, e.category, e.list), ("block", Category::Advertising, 2));
     assert_eq!(&*e.source, "block.hosts:1");
     assert_eq!(db.list_of(e).unwrap().name, "block.hosts");
     assert_eq!(db.lookup("x.mjt.lu").unwrap().list, 2);
@@ -162,34 +121,13 @@ fn later_lists_override_earlier_ones() {
     assert_eq!((&*sol.company, sol.list), ("Weborama", 0));
     // Recorded: mine.tsv replaced embedded once; block.hosts replaced mine.tsv and embedded.
     assert_eq!(lists[1].overrides.len(), 1);
-    assert_eq!(
-        (
-            &*lists[1].overrides[0].suffix,
-            lists[1].overrides[0].replaced_list
-        ),
-        ("weborama.fr", 0)
-    );
-    let replaced: Vec<(&str, usize)> = lists[2]
-        .overrides
-        .iter()
-        .map(|o| (&*o.suffix, o.replaced_list))
-        .collect();
+    assert_eq!((&*lists[1].overrides[0].suffix, lists[1].overrides[0].replaced_list), ("weborama.fr", 0));
+    let replaced: Vec<(&str, usize)> = lists[2].overrides.iter().map(|o| (&*o.suffix, o.replaced_list)).collect();
     assert_eq!(replaced, [("weborama.fr", 1), ("mjt.lu", 0)]);
-    assert_eq!(
-        (
-            lists[0].overridden,
-            lists[1].overridden,
-            lists[2].overridden
-        ),
-        (2, 1, 0)
-    );
+    assert_eq!((lists[0].overridden, lists[1].overridden, lists[2].overridden), (2, 1, 0));
     assert_eq!(lists[2].entries, 3);
     // One entry per suffix in force.
-    let n = db
-        .entries()
-        .iter()
-        .filter(|e| &*e.suffix == "weborama.fr")
-        .count();
+    let n = db.entries().iter().filter(|e| &*e.suffix == "weborama.fr").count();
     assert_eq!(n, 1);
 }
 
@@ -199,15 +137,8 @@ fn user_list_alone_and_empty() {
     assert!(db.entries().is_empty() && db.lists().is_empty());
     assert_eq!(db.lookup("weborama.fr"), None);
     let text = "# nothing here\n\n";
-    let db = Builder::new()
-        .bytes(
-            &ListSpec {
-                path: "empty.txt".into(),
-                ..ListSpec::default()
-            },
-            text.as_bytes(),
-        )
-        .build();
+    let db =
+        Builder::new().bytes(&ListSpec { path: "empty.txt".into(), ..ListSpec::default() }, text.as_bytes()).build();
     assert_eq!(db.lists()[0].entries, 0);
     assert_eq!(db.lookup("weborama.fr"), None);
 }

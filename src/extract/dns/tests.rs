@@ -6,9 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 fn hex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     assert!(s.len().is_multiple_of(2), "odd hex length");
-    s.chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
+    s.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
 }
 
 fn found(payload: &[u8]) -> Message {
@@ -19,10 +17,7 @@ fn found(payload: &[u8]) -> Message {
 }
 
 fn qnames(m: &Message) -> Vec<(&str, u16)> {
-    m.questions
-        .iter()
-        .map(|q| (q.name.as_str(), q.qtype))
-        .collect()
+    m.questions.iter().map(|q| (q.name.as_str(), q.qtype)).collect()
 }
 
 // ndpi__dns.pcap frame 2: query www.example.com AAAA.
@@ -42,19 +37,9 @@ fn query_and_response_from_ndpi_dns() {
     assert!(r.response && !r.damaged);
     assert_eq!(qnames(&r), [("e7.whatsapp.net", 1)]);
     assert_eq!(r.answers.len(), 8);
-    assert!(
-        r.answers
-            .iter()
-            .all(|a| a.name == "e7.whatsapp.net" && a.ttl == 491)
-    );
-    assert_eq!(
-        r.answers[0].data,
-        AnswerData::A(Ipv4Addr::new(169, 45, 219, 235))
-    );
-    assert_eq!(
-        r.answers[7].data,
-        AnswerData::A(Ipv4Addr::new(169, 45, 219, 232))
-    );
+    assert!(r.answers.iter().all(|a| a.name == "e7.whatsapp.net" && a.ttl == 491));
+    assert_eq!(r.answers[0].data, AnswerData::A(Ipv4Addr::new(169, 45, 219, 235)));
+    assert_eq!(r.answers[7].data, AnswerData::A(Ipv4Addr::new(169, 45, 219, 232)));
 }
 
 #[test]
@@ -78,33 +63,22 @@ fn punycode_stays_in_wire_form() {
 #[test]
 fn control_bytes_are_escaped_in_decimal() {
     // ndpi__dns-invalid-chars.pcap frame 1 (query) and frame 2 (response with one A record).
-    let q = found(&hex(
-        "9f6c010000010000000000000377777717616c6c796f7572626104050661726562656c6f6e67746f02636e0000010001",
-    ));
-    assert_eq!(
-        qnames(&q),
-        [("www.allyourba\\004\\005\\006arebelongto.cn", 1)]
-    );
+    let q =
+        found(&hex("9f6c010000010000000000000377777717616c6c796f7572626104050661726562656c6f6e67746f02636e0000010001"));
+    assert_eq!(qnames(&q), [("www.allyourba\\004\\005\\006arebelongto.cn", 1)]);
     let r = found(&hex(
         "9f6c818000010001000000000377777717616c6c796f757262617365736172650102036f6e67746f02636e0000010001c00c000100010000003c000413b98df1",
     ));
     assert_eq!(r.answers.len(), 1);
-    assert_eq!(
-        r.answers[0].name,
-        "www.allyourbasesare\\001\\002\\003ongto.cn"
-    );
-    assert_eq!(
-        r.answers[0].data,
-        AnswerData::A(Ipv4Addr::new(19, 185, 141, 241))
-    );
+    assert_eq!(r.answers[0].name, "www.allyourbasesare\\001\\002\\003ongto.cn");
+    assert_eq!(r.answers[0].data, AnswerData::A(Ipv4Addr::new(19, 185, 141, 241)));
 }
 
 #[test]
 fn https_and_svcb_queries_parse() {
     // zeek__dns__ech.pcap frame 1: HTTPS (type 65) query for defo.ie with EDNS padding.
-    let m = found(&hex(
-        "f74b01200001000000000001046465666f026965000041000100002904d000000000000c000a0008f65b0ae268781fbd",
-    ));
+    let m =
+        found(&hex("f74b01200001000000000001046465666f026965000041000100002904d000000000000c000a0008f65b0ae268781fbd"));
     assert_eq!(qnames(&m), [("defo.ie", 65)]);
     // zeek__dns-svcb.pcap frame 2: SVCB (type 64) response; its SVCB answer is not kept.
     let m = found(&hex(
@@ -124,32 +98,17 @@ fn cname_chain_from_ndpi_netflix() {
     assert_eq!(m.answers.len(), 10);
     let a0 = &m.answers[0];
     assert_eq!((a0.name.as_str(), a0.ttl), ("ios.nccp.netflix.com", 111));
-    assert_eq!(
-        a0.data,
-        AnswerData::Cname("ios.nccp.geo.netflix.com".into())
-    );
+    assert_eq!(a0.data, AnswerData::Cname("ios.nccp.geo.netflix.com".into()));
     assert_eq!(m.answers[1].name, "ios.nccp.geo.netflix.com");
-    assert_eq!(
-        m.answers[1].data,
-        AnswerData::Cname("ios.nccp.us-west-2.prodaa.netflix.com".into())
-    );
-    assert!(
-        m.answers[2..]
-            .iter()
-            .all(|a| a.name == "ios.nccp.us-west-2.prodaa.netflix.com")
-    );
-    assert_eq!(
-        m.answers[2].data,
-        AnswerData::A(Ipv4Addr::new(54, 191, 17, 51))
-    );
+    assert_eq!(m.answers[1].data, AnswerData::Cname("ios.nccp.us-west-2.prodaa.netflix.com".into()));
+    assert!(m.answers[2..].iter().all(|a| a.name == "ios.nccp.us-west-2.prodaa.netflix.com"));
+    assert_eq!(m.answers[2].data, AnswerData::A(Ipv4Addr::new(54, 191, 17, 51)));
 }
 
 #[test]
 fn root_name_is_a_dot() {
     // ndpi__dns-google-nsid.pcapng frame 1: NS query for the root with an NSID option.
-    let m = found(&hex(
-        "9151012000010000000000010000020001000029100000000000001000030000000a0008ebe62a6cefbf86ae",
-    ));
+    let m = found(&hex("9151012000010000000000010000020001000029100000000000001000030000000a0008ebe62a6cefbf86ae"));
     assert_eq!(qnames(&m), [(".", 2)]);
 }
 
@@ -161,22 +120,11 @@ fn aaaa_answers() {
     ));
     assert_eq!(qnames(&m), [("enabled.tls13.com", 28)]);
     assert_eq!(m.answers.len(), 2);
-    assert_eq!(
-        (m.answers[0].name.as_str(), m.answers[0].ttl),
-        ("enabled.tls13.com", 188)
-    );
-    assert_eq!(
-        m.answers[0].data,
-        AnswerData::Aaaa("2606:4700::6810:7d22".parse::<Ipv6Addr>().unwrap())
-    );
-    assert_eq!(
-        m.answers[1].data,
-        AnswerData::Aaaa("2606:4700::6810:7e22".parse::<Ipv6Addr>().unwrap())
-    );
+    assert_eq!((m.answers[0].name.as_str(), m.answers[0].ttl), ("enabled.tls13.com", 188));
+    assert_eq!(m.answers[0].data, AnswerData::Aaaa("2606:4700::6810:7d22".parse::<Ipv6Addr>().unwrap()));
+    assert_eq!(m.answers[1].data, AnswerData::Aaaa("2606:4700::6810:7e22".parse::<Ipv6Addr>().unwrap()));
     // ndpi__dns.pcap frame 1: a response with no answer record.
-    let m = found(&hex(
-        "dca28180000100000000000003777777016c06676f6f676c6503636f6d00001c0001",
-    ));
+    let m = found(&hex("dca28180000100000000000003777777016c06676f6f676c6503636f6d00001c0001"));
     assert_eq!(qnames(&m), [("www.l.google.com", 28)]);
     assert!(m.response && m.answers.is_empty() && !m.damaged);
 }
@@ -191,14 +139,8 @@ fn a_name_too_long_does_not_hide_what_follows() {
     assert_eq!((m.id, m.response), (0x84b4, true));
     assert_eq!(qnames(&m), [("www.xt.com", 1)]);
     assert_eq!(m.answers.len(), 1);
-    assert_eq!(
-        (m.answers[0].name.as_str(), m.answers[0].ttl),
-        ("www.xt.com", 0)
-    );
-    assert_eq!(
-        m.answers[0].data,
-        AnswerData::A(Ipv4Addr::new(66, 66, 66, 66))
-    );
+    assert_eq!((m.answers[0].name.as_str(), m.answers[0].ttl), ("www.xt.com", 0));
+    assert_eq!(m.answers[0].data, AnswerData::A(Ipv4Addr::new(66, 66, 66, 66)));
     assert!(m.damaged);
 }
 
@@ -206,18 +148,13 @@ fn a_name_too_long_does_not_hide_what_follows() {
 fn broken_question_sections_are_malformed() {
     // zeek__dns__dns-invalid-names.pcap frames 1-3: a label running past the end, a pointer to
     // itself (a loop: must return, not spin), a name without its root label.
-    for frame in [
-        "2222010000010000000000000361",
-        "222301000001000000000000c00c00010001",
-        "22240100000100000000000003616263",
-    ] {
+    for frame in
+        ["2222010000010000000000000361", "222301000001000000000000c00c00010001", "22240100000100000000000003616263"]
+    {
         assert_eq!(parse_message(&hex(frame)), Outcome::Malformed, "{frame}");
     }
     // Two pointers pointing at each other (offsets 12 and 14).
-    assert_eq!(
-        parse_message(&hex("222301000001000000000000c00ec00c00010001")),
-        Outcome::Malformed
-    );
+    assert_eq!(parse_message(&hex("222301000001000000000000c00ec00c00010001")), Outcome::Malformed);
 }
 
 #[test]
@@ -245,10 +182,7 @@ fn damage_keeps_what_parsed_before() {
     bytes.extend(hex("c00c00010001000001eb0004a92f288e"));
     let m = found(&bytes);
     assert_eq!(m.answers.len(), 1);
-    assert_eq!(
-        m.answers[0].data,
-        AnswerData::A(Ipv4Addr::new(169, 47, 40, 142))
-    );
+    assert_eq!(m.answers[0].data, AnswerData::A(Ipv4Addr::new(169, 47, 40, 142)));
     assert!(m.damaged);
 }
 
@@ -260,10 +194,7 @@ fn tcp_framing_splits_and_keeps_the_rest() {
     let seg = hex(TCP_F4_HEAD);
     let (msgs, consumed) = split_tcp_messages(&seg);
     assert_eq!((msgs.len(), consumed), (3, seg.len()));
-    let names: Vec<String> = msgs
-        .iter()
-        .map(|m| found(m).questions[0].name.clone())
-        .collect();
+    let names: Vec<String> = msgs.iter().map(|m| found(m).questions[0].name.clone()).collect();
     assert_eq!(names, ["0.google.com", "1.google.com", "2.google.com"]);
 
     // Cut in the 3rd message: two complete ones, the rest stays for the next segment.

@@ -65,13 +65,7 @@ impl Default for ChunkedBody {
 
 impl ChunkedBody {
     pub fn new() -> Self {
-        ChunkedBody {
-            state: State::Size {
-                value: 0,
-                digits: 0,
-            },
-            trailer_total: 0,
-        }
+        ChunkedBody { state: State::Size { value: 0, digits: 0 }, trailer_total: 0 }
     }
 
     /// The final CRLF has been consumed.
@@ -82,11 +76,9 @@ impl ChunkedBody {
     /// A lower bound of the bytes still needed to finish the body (0 once done).
     pub fn needed(&self) -> usize {
         let n: u64 = match self.state {
-            State::Size { digits: 0, .. } => 3, // "0\n\n"
+            State::Size { digits: 0, .. } => 3,                                  // "0\n\n"
             State::Size { value: 0, .. } | State::SizeLine { size: 0, .. } => 2, // "\n\n"
-            State::Size { value: size, .. } | State::SizeLine { size, .. } => {
-                size.saturating_add(5)
-            }
+            State::Size { value: size, .. } | State::SizeLine { size, .. } => size.saturating_add(5),
             State::Data { remaining } => remaining.saturating_add(4), // data "\n0\n\n"
             State::DataEnd { .. } => 4,
             State::Trailer { len: 0 } => 1,
@@ -106,11 +98,8 @@ impl ChunkedBody {
                 let step = usize::try_from(remaining).map_or(avail, |r| r.min(avail));
                 pos += step;
                 let left = remaining - step as u64;
-                self.state = if left == 0 {
-                    State::DataEnd { seen_cr: false }
-                } else {
-                    State::Data { remaining: left }
-                };
+                self.state =
+                    if left == 0 { State::DataEnd { seen_cr: false } } else { State::Data { remaining: left } };
                 continue;
             }
             let Some(&b) = buf.get(pos) else { break };
@@ -127,22 +116,13 @@ impl ChunkedBody {
         Ok(match self.state {
             State::Size { value, digits } => match hex_value(b) {
                 Some(d) => {
-                    let value = value
-                        .checked_mul(16)
-                        .and_then(|v| v.checked_add(d))
-                        .ok_or(ChunkedError)?;
-                    State::Size {
-                        value,
-                        digits: digits.saturating_add(1),
-                    }
+                    let value = value.checked_mul(16).and_then(|v| v.checked_add(d)).ok_or(ChunkedError)?;
+                    State::Size { value, digits: digits.saturating_add(1) }
                 }
                 None if digits == 0 => return Err(ChunkedError),
                 None => match b {
                     b'\n' => self.after_size_line(value),
-                    b';' | b' ' | b'\t' | b'\r' => State::SizeLine {
-                        size: value,
-                        len: 1,
-                    },
+                    b';' | b' ' | b'\t' | b'\r' => State::SizeLine { size: value, len: 1 },
                     _ => return Err(ChunkedError),
                 },
             },
@@ -152,10 +132,7 @@ impl ChunkedBody {
                 _ => State::SizeLine { size, len: len + 1 },
             },
             State::DataEnd { seen_cr } => match b {
-                b'\n' => State::Size {
-                    value: 0,
-                    digits: 0,
-                },
+                b'\n' => State::Size { value: 0, digits: 0 },
                 b'\r' if !seen_cr => State::DataEnd { seen_cr: true },
                 _ => return Err(ChunkedError),
             },
@@ -177,11 +154,7 @@ impl ChunkedBody {
     }
 
     fn after_size_line(&self, size: u64) -> State {
-        if size == 0 {
-            State::Trailer { len: 0 }
-        } else {
-            State::Data { remaining: size }
-        }
+        if size == 0 { State::Trailer { len: 0 } } else { State::Data { remaining: size } }
     }
 }
 
@@ -197,8 +170,6 @@ pub fn chunked_body_len(buf: &[u8]) -> Outcome<usize> {
     match body.feed(buf) {
         Err(ChunkedError) => Outcome::Malformed,
         Ok(n) if body.is_done() => Outcome::Found(n),
-        Ok(_) => Outcome::Incomplete {
-            needed: body.needed(),
-        },
+        Ok(_) => Outcome::Incomplete { needed: body.needed() },
     }
 }

@@ -11,9 +11,7 @@ fn found(buf: &[u8]) -> RequestHead<'_> {
 
 fn hex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    s.chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
+    s.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
 }
 
 // arkime__v6-http.pcap frame 49 (over IPv6).
@@ -53,29 +51,17 @@ Referer: http://www.mozilla.org/projects/calendar/\r\n\
 #[test]
 fn simple_get_over_ipv6() {
     let h = found(V6_HTTP_F49);
-    assert_eq!(
-        (h.method, h.target, h.version),
-        (&b"GET"[..], &b"/"[..], &b"HTTP/1.0"[..])
-    );
+    assert_eq!((h.method, h.target, h.version), (&b"GET"[..], &b"/"[..], &b"HTTP/1.0"[..]));
     assert_eq!(h.host, Some(&b"cl-1985.ham-01.de.sixxs.net"[..]));
     assert_eq!((h.referer, h.cookie), (None, None));
-    assert_eq!(
-        (h.head_len, h.body, h.bad_framing),
-        (V6_HTTP_F49.len(), BodyLength::None, false)
-    );
-    assert_eq!(
-        host_name(h.host.unwrap()).as_deref(),
-        Some("cl-1985.ham-01.de.sixxs.net")
-    );
+    assert_eq!((h.head_len, h.body, h.bad_framing), (V6_HTTP_F49.len(), BodyLength::None, false));
+    assert_eq!(host_name(h.host.unwrap()).as_deref(), Some("cl-1985.ham-01.de.sixxs.net"));
 }
 
 #[test]
 fn referer_and_cookie() {
     let h = found(PIPELINED_F4);
-    assert_eq!(
-        h.referer,
-        Some(&b"http://www.mozilla.org/projects/calendar/"[..])
-    );
+    assert_eq!(h.referer, Some(&b"http://www.mozilla.org/projects/calendar/"[..]));
     // arkime__socks5-http-302-frag.pcap frame 27 (inside SOCKS5).
     let req = b"GET / HTTP/1.1\r\n\
 Host: www.google.com\r\n\
@@ -87,16 +73,11 @@ Cookie: PREF=ID=xxxxxxxxxxxxxxxx:TM=xxxxxxxxxx:LM=xxxxxxxxxx:S=xxxxxxxxxxxx_6oz\
 Connection: keep-alive\r\n\
 \r\n";
     let h = found(req);
-    assert_eq!(
-        h.cookie,
-        Some(&b"PREF=ID=xxxxxxxxxxxxxxxx:TM=xxxxxxxxxx:LM=xxxxxxxxxx:S=xxxxxxxxxxxx_6oz"[..])
-    );
+    assert_eq!(h.cookie, Some(&b"PREF=ID=xxxxxxxxxxxxxxxx:TM=xxxxxxxxxx:LM=xxxxxxxxxx:S=xxxxxxxxxxxx_6oz"[..]));
     // Names are case-insensitive, OWS around the value is trimmed.
     let mut odd = req.to_vec();
-    let text = String::from_utf8(odd.clone())
-        .unwrap()
-        .replace("Cookie: ", "cOOKIE:\t ")
-        .replace("\r\nConn", " \t\r\nConn");
+    let text =
+        String::from_utf8(odd.clone()).unwrap().replace("Cookie: ", "cOOKIE:\t ").replace("\r\nConn", " \t\r\nConn");
     odd = text.into_bytes();
     assert_eq!(found(&odd).cookie, h.cookie);
 }
@@ -105,10 +86,7 @@ Connection: keep-alive\r\n\
 fn pipelined_requests_are_delimited() {
     let stream = [PIPELINED_F4, PIPELINED_F6].concat();
     let first = found(&stream);
-    assert_eq!(
-        (first.target, first.head_len),
-        (&b"/style/enhanced.css"[..], PIPELINED_F4.len())
-    );
+    assert_eq!((first.target, first.head_len), (&b"/style/enhanced.css"[..], PIPELINED_F4.len()));
     let second = found(&stream[first.head_len..]);
     assert_eq!(second.target, b"/script/urchin.js");
     assert_eq!(second.head_len, PIPELINED_F6.len());
@@ -117,8 +95,7 @@ fn pipelined_requests_are_delimited() {
 #[test]
 fn every_prefix_is_incomplete() {
     // sv__bug-4810__pppoe-session-http.pcap frame 4 (PPPoE session): curl.
-    let req =
-        b"GET / HTTP/1.1\r\nHost: www.google.nl\r\nUser-Agent: curl/7.76.1\r\nAccept: */*\r\n\r\n";
+    let req = b"GET / HTTP/1.1\r\nHost: www.google.nl\r\nUser-Agent: curl/7.76.1\r\nAccept: */*\r\n\r\n";
     for cut in 1..req.len() {
         assert!(
             matches!(parse_request_head(&req[..cut]), Outcome::Incomplete { needed } if needed >= 1 && needed <= req.len() - cut),
@@ -147,50 +124,19 @@ fn bare_lf_and_odd_request_lines() {
     // lines tshark still decodes (no target, a truncated version, no version, CCM_POST).
     type Case = (&'static [u8], &'static [u8], &'static [u8], &'static [u8]);
     let cases: [Case; 5] = [
-        (
-            b"OPTIONS * HTTP/1.1\nHost: www.google.com\n\n",
-            b"OPTIONS",
-            b"*",
-            b"HTTP/1.1",
-        ),
-        (
-            b"OPTIONS HTTP/1.1\nHost: www.google.com\n\n",
-            b"OPTIONS",
-            b"HTTP/1.1",
-            b"",
-        ),
-        (
-            b"GET / HTTP/1.\nHost: www.google.com\n\n",
-            b"GET",
-            b"/",
-            b"HTTP/1.",
-        ),
-        (
-            b"GET /HTTP/1.1\nHost: www.google.com\n\n",
-            b"GET",
-            b"/HTTP/1.1",
-            b"",
-        ),
-        (
-            b"CCM_POST / HTTP/1.\nHost: www.google.com\n\n",
-            b"CCM_POST",
-            b"/",
-            b"HTTP/1.",
-        ),
+        (b"OPTIONS * HTTP/1.1\nHost: www.google.com\n\n", b"OPTIONS", b"*", b"HTTP/1.1"),
+        (b"OPTIONS HTTP/1.1\nHost: www.google.com\n\n", b"OPTIONS", b"HTTP/1.1", b""),
+        (b"GET / HTTP/1.\nHost: www.google.com\n\n", b"GET", b"/", b"HTTP/1."),
+        (b"GET /HTTP/1.1\nHost: www.google.com\n\n", b"GET", b"/HTTP/1.1", b""),
+        (b"CCM_POST / HTTP/1.\nHost: www.google.com\n\n", b"CCM_POST", b"/", b"HTTP/1."),
     ];
     for (req, method, target, version) in cases {
         let h = found(req);
         assert_eq!((h.method, h.target, h.version), (method, target, version));
-        assert_eq!(
-            (h.host, h.head_len),
-            (Some(&b"www.google.com"[..]), req.len())
-        );
+        assert_eq!((h.host, h.head_len), (Some(&b"www.google.com"[..]), req.len()));
     }
     // Frame 24: "OPTIONSHTTP/1.1" is no request line.
-    assert_eq!(
-        parse_request_head(b"OPTIONSHTTP/1.1\nHost: www.google.com\n\n"),
-        Outcome::NotThis
-    );
+    assert_eq!(parse_request_head(b"OPTIONSHTTP/1.1\nHost: www.google.com\n\n"), Outcome::NotThis);
 }
 
 #[test]
@@ -199,23 +145,14 @@ fn host_names() {
     assert_eq!(host_name(b"[fd00:2:1::2]").as_deref(), Some("fd00:2:1::2"));
     assert_eq!(host_name(b"[::1]:8080").as_deref(), Some("::1"));
     // ndpi__1kxun.pcap: host with port.
-    assert_eq!(
-        host_name(b"ws.1kxun.mobi:1234").as_deref(),
-        Some("ws.1kxun.mobi")
-    );
+    assert_eq!(host_name(b"ws.1kxun.mobi:1234").as_deref(), Some("ws.1kxun.mobi"));
     assert_eq!(host_name(b"192.168.0.13:").as_deref(), Some("192.168.0.13"));
     assert_eq!(host_name(b"fd00::1").as_deref(), Some("fd00::1"));
-    assert_eq!(
-        host_name(b"Www.Example.COM").as_deref(),
-        Some("Www.Example.COM")
-    );
+    assert_eq!(host_name(b"Www.Example.COM").as_deref(), Some("Www.Example.COM"));
     assert_eq!(host_name(b" \t").as_deref(), None);
     assert_eq!(host_name(b"").as_deref(), None);
     assert_eq!(host_name(b":80").as_deref(), None);
-    assert_eq!(
-        host_name(b"caf\xc3\xa9.fr").as_deref(),
-        Some("caf\\195\\169.fr")
-    );
+    assert_eq!(host_name(b"caf\xc3\xa9.fr").as_deref(), Some("caf\\195\\169.fr"));
 }
 
 #[test]
@@ -234,72 +171,31 @@ Content-length: 840\r\n\
     let h = found(req);
     assert_eq!(h.host, Some(&b"%s\x002.20.3.5"[..]));
     assert_eq!(host_name(h.host.unwrap()).as_deref(), Some("%s"));
-    assert_eq!(
-        (h.body, h.bad_framing),
-        (BodyLength::ContentLength(840), false)
-    );
+    assert_eq!((h.body, h.bad_framing), (BodyLength::ContentLength(840), false));
 
     let with = |extra: &str| {
         let text = String::from_utf8_lossy(req).replace("Content-length: 840\r\n", extra);
         let h = found(text.as_bytes());
         (h.body, h.bad_framing)
     };
-    assert_eq!(
-        with("Content-Length: 42, 42\r\ncontent-length: 42\r\n"),
-        (BodyLength::ContentLength(42), false)
-    );
+    assert_eq!(with("Content-Length: 42, 42\r\ncontent-length: 42\r\n"), (BodyLength::ContentLength(42), false));
     assert_eq!(with("Content-Length: 0\r\n"), (BodyLength::None, false));
     assert_eq!(with("Content-Length: 42, 43\r\n"), (BodyLength::None, true));
     assert_eq!(with("Content-Length: 4x\r\n"), (BodyLength::None, true));
-    assert_eq!(
-        with("Content-Length: 99999999999999999999999\r\n"),
-        (BodyLength::None, true)
-    );
-    assert_eq!(
-        with("Content-Length: 5\r\nTransfer-Encoding: gzip, Chunked\r\n"),
-        (BodyLength::Chunked, false)
-    );
-    assert_eq!(
-        with("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"),
-        (BodyLength::None, true)
-    );
+    assert_eq!(with("Content-Length: 99999999999999999999999\r\n"), (BodyLength::None, true));
+    assert_eq!(with("Content-Length: 5\r\nTransfer-Encoding: gzip, Chunked\r\n"), (BodyLength::Chunked, false));
+    assert_eq!(with("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"), (BodyLength::None, true));
 }
 
 #[test]
 fn not_requests_are_rejected_early() {
-    assert_eq!(
-        parse_request_head(b"HTTP/1.1 200 OK\r\n\r\n"),
-        Outcome::NotThis
-    );
-    assert_eq!(
-        parse_request_head(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
-        Outcome::NotThis
-    );
-    assert_eq!(
-        parse_request_head(b"get / HTTP/1.1\r\n\r\n"),
-        Outcome::NotThis
-    );
-    for yes in [
-        &b"G"[..],
-        b"GE",
-        b"GET",
-        b"GET ",
-        b"GET /x",
-        b"PROPF",
-        b"M",
-        b"VERSION-CONTROL ",
-    ] {
+    assert_eq!(parse_request_head(b"HTTP/1.1 200 OK\r\n\r\n"), Outcome::NotThis);
+    assert_eq!(parse_request_head(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), Outcome::NotThis);
+    assert_eq!(parse_request_head(b"get / HTTP/1.1\r\n\r\n"), Outcome::NotThis);
+    for yes in [&b"G"[..], b"GE", b"GET", b"GET ", b"GET /x", b"PROPF", b"M", b"VERSION-CONTROL "] {
         assert!(looks_like_request_start(yes), "{yes:?}");
     }
-    for no in [
-        &b""[..],
-        b"GET/",
-        b"GETX",
-        b"HTTP/1.1",
-        b"\x16\x03",
-        b"X",
-        b"POSTS ",
-    ] {
+    for no in [&b""[..], b"GET/", b"GETX", b"HTTP/1.1", b"\x16\x03", b"X", b"POSTS "] {
         assert!(!looks_like_request_start(no), "{no:?}");
     }
     assert_eq!(parse_request_head(b"GE"), Outcome::Incomplete { needed: 1 });
@@ -313,10 +209,7 @@ fn head_size_is_capped() {
         req.extend_from_slice(b"X-Filler: 0123456789abcdef\r\n");
     }
     assert_eq!(parse_request_head(&req), Outcome::Malformed);
-    assert!(matches!(
-        parse_request_head(&req[..MAX_HEAD_LEN - 1]),
-        Outcome::Incomplete { .. }
-    ));
+    assert!(matches!(parse_request_head(&req[..MAX_HEAD_LEN - 1]), Outcome::Incomplete { .. }));
 }
 
 #[test]
@@ -350,18 +243,9 @@ fn chunked_bodies() {
     // arkime__wireshark-retrans.pcap frame 25: an empty chunked body.
     assert_eq!(chunked_body_len(b"0\r\n\r\n"), Outcome::Found(5));
     // Extensions, a trailer, bare LF.
-    assert_eq!(
-        chunked_body_len(b"3;a=b\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"),
-        Outcome::Found(25)
-    );
+    assert_eq!(chunked_body_len(b"3;a=b\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"), Outcome::Found(25));
     assert_eq!(chunked_body_len(b"3\nabc\n0\n\n"), Outcome::Found(9));
-    for bad in [
-        &b"zz\r\n"[..],
-        b"\r\n",
-        b"3\r\nabcX",
-        b"1g\r\n",
-        b"11111111111111111\r\n",
-    ] {
+    for bad in [&b"zz\r\n"[..], b"\r\n", b"3\r\nabcX", b"1g\r\n", b"11111111111111111\r\n"] {
         assert_eq!(chunked_body_len(bad), Outcome::Malformed, "{bad:?}");
     }
     let long_ext = [&b"1;"[..], &[b'x'; MAX_CHUNK_LINE]].concat();
