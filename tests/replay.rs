@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{captures_in, root, run};
+use common::{captures_under, root, run};
 
 fn replay(capture: &Path) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
@@ -33,16 +33,23 @@ fn replay(capture: &Path) -> (String, serde_json::Value) {
 
 #[test]
 fn every_capture_matches_its_reviewed_output() {
-    let captures = captures_in(&root().join("captures"));
+    let captures_dir = root().join("captures");
+    let captures = captures_under(&captures_dir);
     assert!(!captures.is_empty(), "no captures in captures/");
     let expected_dir = root().join("tests/expected");
     let bless = std::env::var_os("PIXELWATCH_BLESS").is_some();
-    let readme = std::fs::read_to_string(root().join("captures/README.md")).unwrap_or_default();
     let mut failures = Vec::new();
     for capture in &captures {
         let file = capture.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(readme.contains(&file), "captures/README.md has no line for {file}");
-        let stem = capture.file_stem().unwrap().to_string_lossy().into_owned();
+        // Each capture has a line saying how it was made and what it proves, in the README of its
+        // folder or of captures/.
+        let described = [capture.parent().unwrap(), captures_dir.as_path()]
+            .iter()
+            .any(|d| std::fs::read_to_string(d.join("README.md")).is_ok_and(|r| r.contains(&file)));
+        assert!(described, "no README.md line for {}", capture.display());
+        // captures/quic/x.pcap -> tests/expected/quic__x.*
+        let relative = capture.strip_prefix(&captures_dir).unwrap().with_extension("");
+        let stem = relative.to_string_lossy().replace('/', "__");
         let (events, summary) = replay(capture);
         let summary_text = format!("{summary:#}\n");
         let events_path = expected_dir.join(format!("{stem}.events.jsonl"));
@@ -80,10 +87,53 @@ fn every_capture_matches_its_reviewed_output() {
 
 #[test]
 fn replaying_twice_gives_identical_events() {
-    let captures = captures_in(&root().join("captures"));
+    let captures = captures_under(&root().join("captures"));
     for capture in captures.iter().take(3) {
         let (a, _) = replay(capture);
         let (b, _) = replay(capture);
         assert_eq!(a, b, "{}", capture.display());
     }
+}
+
+/// The tshark oracle of our own captures (`captures/expected-tshark/`, made with the corpus's
+/// `make_expected.py`) scored with the corpus's `check.py`: every name tshark sees, we see, and
+/// we report nothing tshark does not. Skips when `../shared/corpus` or python3 is absent.
+#[test]
+fn own_captures_agree_with_tshark() {
+    let Some(corpus) = common::corpus() else {
+        eprintln!("skipping: the shared corpus scorer (../shared/corpus/check.py) is not here");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    for capture in common::captures_in(&root().join("captures")) {
+        let stem = capture.file_stem().unwrap().to_string_lossy().into_owned();
+        let events = out.path().join(format!("{stem}.jsonl"));
+        let (code, _, err) = run(&[
+            "replay",
+            "--summary",
+            "none",
+            "--events-all",
+            "--events",
+            events.to_str().unwrap(),
+            capture.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let scores = out.path().join("scores.json");
+    let Ok(check) = std::process::Command::new("python3")
+        .arg(corpus.join("check.py"))
+        .arg(out.path())
+        .args(["--expected", root().join("captures/expected-tshark").to_str().unwrap(), "-v", "--json"])
+        .arg(&scores)
+        .output()
+    else {
+        eprintln!("skipping: python3 is not installed");
+        return;
+    };
+    let report = String::from_utf8_lossy(&check.stdout);
+    let scores: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&scores).unwrap()).unwrap();
+    let total = &scores["total"];
+    assert_eq!(total["fn"], 0, "names tshark sees that we miss:\n{report}");
+    assert_eq!(total["fp"], 0, "names we report that tshark does not:\n{report}");
+    assert!(total["tp"].as_u64().unwrap() > 100, "{report}");
 }

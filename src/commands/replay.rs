@@ -122,7 +122,7 @@ fn replay_file(
             return Ok(());
         }
         n = n.wrapping_add(1);
-        if n % 16_384 == 0 {
+        if n.is_multiple_of(16_384) {
             if running.stopping() {
                 return Ok(());
             }

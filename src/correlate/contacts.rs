@@ -12,7 +12,7 @@ use crate::trackers::{Entry, TrackerDb};
 /// DNS questions for one name from one client within this window are one lookup: the query and
 /// its response, retransmissions, and the A + AAAA + HTTPS questions a resolver library sends
 /// together all make a single contact.
-const LOOKUP_WINDOW: i64 = 5 * Ts::MICROS_PER_SEC;
+const LOOKUP_WINDOW: i64 = 2 * Ts::MICROS_PER_SEC;
 /// How long a first-party name whose CNAME chain reached a tracker stays attributed to it.
 const CLOAK_KEEP: i64 = 3600 * Ts::MICROS_PER_SEC;
 

@@ -145,6 +145,8 @@ impl FlowTracker {
                     App::Tls
                 } else if crate::extract::http::looks_like_request_start(payload) && payload.contains(&b' ') {
                     App::Http(Default::default())
+                } else if tcp::starts_with_proxy_header(payload) {
+                    App::Probe
                 } else {
                     return;
                 };
@@ -188,3 +190,6 @@ pub fn dns_observations(m: &dns::Message, out: &mut Vec<ObservationKind>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;

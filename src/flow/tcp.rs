@@ -102,7 +102,7 @@ impl Stream {
         self.syn_only = false;
         let off = seq.wrapping_sub(self.next_seq) as i32;
         if off > 0 {
-            self.hold_out_of_order(seq, payload);
+            self.hold_out_of_order(seq, payload, emit);
             return;
         }
         let skip = off.unsigned_abs() as usize;
@@ -114,14 +114,22 @@ impl Stream {
         self.drain_out_of_order(emit);
     }
 
-    fn hold_out_of_order(&mut self, seq: u32, payload: &[u8]) {
+    fn hold_out_of_order(&mut self, seq: u32, payload: &[u8], emit: &mut Emit<'_>) {
         if self.ooo.iter().any(|(s, _)| *s == seq) {
             return;
         }
         if self.ooo.len() >= OOO_MAX_SEGMENTS || self.ooo_bytes + payload.len() > OOO_MAX_BYTES {
-            // A gap that does not fill: skip to the earliest held segment and resynchronise.
-            self.skip_gap();
-            if self.ooo.len() >= OOO_MAX_SEGMENTS || self.ooo_bytes + payload.len() > OOO_MAX_BYTES {
+            // A hole that does not fill (lost from the capture): give up on it.
+            self.give_up_holes(emit);
+            if self.app == App::Done {
+                return;
+            }
+            let off = seq.wrapping_sub(self.next_seq) as i32;
+            if off <= 0 {
+                self.segment(seq, payload, emit);
+                return;
+            }
+            if payload.len() > OOO_MAX_BYTES {
                 return;
             }
         }
@@ -145,20 +153,37 @@ impl Stream {
         }
     }
 
-    /// Gives up on missing bytes: continue from the earliest held segment.
-    fn skip_gap(&mut self) {
-        let next = self.next_seq;
-        let Some(earliest) = self.ooo.iter().map(|(s, _)| s.wrapping_sub(next)).min() else {
-            return;
-        };
-        self.next_seq = next.wrapping_add(earliest);
+    /// Gives up on the missing bytes: the parser loses its place (HTTP waits for a segment that
+    /// starts a request; a ClientHello or DNS framing cannot be recovered), and every held
+    /// segment is delivered in sequence order, holes between them skipped.
+    fn give_up_holes(&mut self, emit: &mut Emit<'_>) {
         self.buf = Vec::new();
+        self.chunked = None;
         self.app = match self.app {
-            App::Http(st) => App::Http(HttpState { resync: true, ..st }),
+            App::Http(_) => App::Http(HttpState { resync: true, ..HttpState::default() }),
             App::Probe | App::Scan => App::Scan,
             App::Tls | App::Dns | App::Done => App::Done,
         };
-        // The held segments are delivered by the next drain.
+        let next = self.next_seq;
+        let mut held = std::mem::take(&mut self.ooo);
+        self.ooo_bytes = 0;
+        held.sort_by_key(|(s, _)| s.wrapping_sub(next));
+        for (seq, data) in held {
+            if self.app == App::Done {
+                return;
+            }
+            let off = seq.wrapping_sub(self.next_seq) as i32;
+            let skip = if off >= 0 {
+                self.next_seq = seq;
+                0
+            } else {
+                off.unsigned_abs() as usize
+            };
+            if let Some(fresh) = data.get(skip..).filter(|f| !f.is_empty()) {
+                self.next_seq = self.next_seq.wrapping_add(fresh.len() as u32);
+                self.deliver(fresh, skip == 0, emit);
+            }
+        }
     }
 
     /// In-order bytes; `at_start` when they begin at a segment boundary.
@@ -381,6 +406,11 @@ enum ProxyHeader {
 }
 
 const PROXY_V2_SIGNATURE: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
+
+/// The bytes start with a PROXY protocol v1 or v2 header (worth following without a SYN).
+pub fn starts_with_proxy_header(b: &[u8]) -> bool {
+    b.starts_with(b"PROXY ") || b.starts_with(PROXY_V2_SIGNATURE)
+}
 
 fn proxy_header_len(b: &[u8]) -> ProxyHeader {
     if let Some(line) = b.strip_prefix(b"PROXY ") {

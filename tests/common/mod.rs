@@ -49,6 +49,20 @@ pub fn captures_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Every capture under `dir`, subdirectories included, sorted.
+pub fn captures_under(dir: &Path) -> Vec<PathBuf> {
+    let mut v = captures_in(dir);
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                v.extend(captures_under(&e.path()));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
 /// Parses JSON Lines, panicking with the line on a bad one.
 pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
     s.lines()
