@@ -74,7 +74,7 @@ pub fn load_trackers(args: &ListArgs) -> Result<TrackerDb, Failure> {
         builder = builder.embedded().map_err(usage)?;
     }
     for spec in &args.lists {
-        builder = builder.file(spec).map_err(usage)?;
+        builder = builder.file(spec).map_err(|e| Failure::Usage(format!("--list {e}")))?;
     }
     let db = builder.build();
     for list in db.lists() {
