@@ -302,3 +302,25 @@ fn listen_and_hold_serve_metrics_until_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn config_file_sets_options_and_bad_keys_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let config = dir.path().join("pixelwatch.toml");
+    std::fs::write(
+        &config,
+        format!("# replay settings\nevents = {:?}\nevents-all = true\nsummary = \"none\"\n", events),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["replay", "--config", config.to_str().unwrap(), &gateway()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "summary = none from the file: {out}");
+    let logged = json_lines(&std::fs::read_to_string(&events).unwrap());
+    assert!(logged.iter().any(|e| e["name"] == "www.example.org"), "events-all from the file");
+
+    std::fs::write(&config, "events = \"x.jsonl\"\n\nevnets-all = true\n").unwrap();
+    let (code, _, err) = run(&["replay", "--config", config.to_str().unwrap(), &gateway()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pixelwatch.toml:3") && err.contains("evnets-all"), "{err}");
+}
