@@ -139,6 +139,30 @@ pub enum ObservationKind {
     QuicSni { name: String, version: u32, ech: bool },
     /// Host header (without port) and request target of an HTTP/1.x request (RFC 9112 §3).
     HttpHost { name: String, path: String, method: String },
+    /// A TLS or QUIC connection that shows no usable name: attributed, when possible, through
+    /// the names its client learned from DNS for the server address.
+    UnnamedFlow { reason: UnnamedReason },
+}
+
+/// Why a connection has no usable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnnamedReason {
+    /// A ClientHello without server_name (TLS over TCP or QUIC).
+    NoSni,
+    /// QUIC Initials of a version we do not decrypt (the version is in the flow's packets).
+    QuicUnsupported(u32),
+    /// QUIC Initials no known keys open (the connection's first packet was not captured…).
+    QuicUndecryptable(u32),
+}
+
+impl UnnamedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnnamedReason::NoSni => "no_sni",
+            UnnamedReason::QuicUnsupported(_) => "quic_unsupported_version",
+            UnnamedReason::QuicUndecryptable(_) => "quic_undecryptable",
+        }
+    }
 }
 
 impl ObservationKind {
@@ -150,9 +174,11 @@ impl ObservationKind {
             ObservationKind::TlsSni { .. } => "tls_sni",
             ObservationKind::QuicSni { .. } => "quic_sni",
             ObservationKind::HttpHost { .. } => "http_host",
+            ObservationKind::UnnamedFlow { .. } => "unnamed_flow",
         }
     }
 
+    /// The observed name ("" for an unnamed flow).
     pub fn name(&self) -> &str {
         match self {
             ObservationKind::DnsQuery { name, .. }
@@ -160,6 +186,7 @@ impl ObservationKind {
             | ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => name,
+            ObservationKind::UnnamedFlow { .. } => "",
         }
     }
 }
@@ -283,6 +310,26 @@ pub struct Contact {
     pub via: Via,
     /// The name itself is first-party; its CNAME chain reaches the tracker.
     pub cloaked: bool,
+}
+
+/// A connection to an encrypted-DNS resolver (DNS over TLS, HTTPS or QUIC): the client's DNS
+/// lookups are invisible from then on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedDns {
+    pub ts: Ts,
+    pub flow: FlowTuple,
+    pub client: IpAddr,
+    /// The resolver's operator from a fixed table ("Google", "Cloudflare"…), or "other".
+    pub resolver: &'static str,
+    /// "dot", "doh" or "doq".
+    pub protocol: &'static str,
+}
+
+/// What correlation derives from observations, in the order it was derived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Derived {
+    Contact(Contact),
+    EncryptedDns(EncryptedDns),
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::correlate::contacts::{ContactLimits, Contacts};
 use crate::decode::{Decoded, Decoder, DefragLimits};
 use crate::flow::{FlowLimits, FlowTracker};
-use crate::model::{Contact, Observation, Ts};
+use crate::model::{Derived, Observation, Ts};
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
 use crate::sink::summary::Summary;
@@ -33,7 +33,7 @@ pub struct Pipeline {
     events: Option<EventWriter>,
     pub summary: Summary,
     observations: Vec<Observation>,
-    found: Vec<Contact>,
+    found: Vec<Derived>,
     relevant: Vec<bool>,
     since_sync: u32,
 }
@@ -100,11 +100,19 @@ impl Pipeline {
                 events.observation(obs, *relevant)?;
             }
         }
-        for c in &self.found {
-            self.metrics.contact(c);
-            self.summary.contact(c);
+        for d in &self.found {
+            match d {
+                Derived::Contact(c) => {
+                    self.metrics.contact(c);
+                    self.summary.contact(c);
+                }
+                Derived::EncryptedDns(e) => {
+                    self.metrics.encrypted_dns(e);
+                    self.summary.encrypted_dns(e);
+                }
+            }
             if let Some(events) = &mut self.events {
-                events.contact(c)?;
+                events.derived(d)?;
             }
         }
         Ok(())
@@ -115,6 +123,8 @@ impl Pipeline {
         self.since_sync = 0;
         let f = self.flows.stats();
         self.metrics.flows(f.streams, f.evicted_timeout, f.evicted_capacity);
+        let q = self.flows.quic.stats();
+        self.metrics.quic_unsupported(&q.unsupported, q.unsupported_other);
     }
 
     /// Flushes the event log (periodically in live capture, and at the end).

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use crate::decode::{L4, Segment};
 use crate::extract::{Outcome, dns};
-use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts};
+use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts, UnnamedReason};
 use table::BoundedMap;
 use tcp::{App, Emit, Stream};
 
@@ -47,6 +47,15 @@ pub struct FlowStats {
     pub dns_malformed: u64,
 }
 
+/// A flow already reported.
+struct Seen;
+
+impl table::Idle for Seen {
+    fn idle_timeout(&self) -> i64 {
+        60 * Ts::MICROS_PER_SEC
+    }
+}
+
 /// One direction of a TCP connection, as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct StreamKey {
@@ -60,6 +69,8 @@ struct StreamKey {
 pub struct FlowTracker {
     streams: BoundedMap<StreamKey, Stream>,
     pub quic: quic::QuicTracker,
+    /// QUIC connections already reported as unnamed.
+    unnamed_udp: BoundedMap<StreamKey, Seen>,
     kinds: Vec<ObservationKind>,
     dns_malformed: u64,
 }
@@ -69,6 +80,7 @@ impl FlowTracker {
         FlowTracker {
             streams: BoundedMap::new(limits.max_streams),
             quic: quic::QuicTracker::new(limits.quic),
+            unnamed_udp: BoundedMap::new(limits.quic.max_connections),
             kinds: Vec::new(),
             dns_malformed: 0,
         }
@@ -78,6 +90,7 @@ impl FlowTracker {
     pub fn handle(&mut self, ts: Ts, seg: &Segment<'_>, out: &mut Vec<Observation>) {
         self.streams.expire(ts, |_, _| {});
         self.quic.expire(ts);
+        self.unnamed_udp.expire(ts, |_, _| {});
         match seg.l4 {
             L4::Udp { sport, dport, payload } => {
                 if is_dns_port(sport) || is_dns_port(dport) {
@@ -89,11 +102,18 @@ impl FlowTracker {
                 } else {
                     match self.quic.datagram(ts, seg.src, sport, seg.dst, dport, payload) {
                         quic::QuicOutcome::ClientHello { version, hello, .. } => {
-                            if let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello)
-                                && let Some(name) = ch.sni
-                            {
-                                self.kinds.push(ObservationKind::QuicSni { name, version, ech: ch.ech });
+                            if let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello) {
+                                self.kinds.push(match ch.sni {
+                                    Some(name) => ObservationKind::QuicSni { name, version, ech: ch.ech },
+                                    None => ObservationKind::UnnamedFlow { reason: UnnamedReason::NoSni },
+                                });
                             }
+                        }
+                        quic::QuicOutcome::Unsupported { version } if version != 0 => {
+                            self.unnamed_quic(ts, seg, sport, dport, UnnamedReason::QuicUnsupported(version));
+                        }
+                        quic::QuicOutcome::Undecryptable { version } => {
+                            self.unnamed_quic(ts, seg, sport, dport, UnnamedReason::QuicUndecryptable(version));
                         }
                         // NetBIOS name service (137) has DNS's header but is not DNS.
                         quic::QuicOutcome::None | quic::QuicOutcome::NotQuic
@@ -161,6 +181,20 @@ impl FlowTracker {
         }
         if flags.fin() {
             self.streams.remove(&key);
+        }
+    }
+
+    /// A QUIC connection we cannot read: reported once per 5-tuple, from the client side (the
+    /// packet goes to a server port from a higher, ephemeral one).
+    fn unnamed_quic(&mut self, ts: Ts, seg: &Segment<'_>, sport: u16, dport: u16, reason: UnnamedReason) {
+        let client_to_server = dport < sport && (dport < 1024 || matches!(dport, 4433 | 8443));
+        if !client_to_server {
+            return;
+        }
+        let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
+        if self.unnamed_udp.get_mut(&key, ts).is_none() {
+            self.unnamed_udp.insert(key, Seen, ts);
+            self.kinds.push(ObservationKind::UnnamedFlow { reason });
         }
     }
 

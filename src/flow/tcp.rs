@@ -7,7 +7,7 @@
 //! but body bytes are skipped without being copied. Everything buffered is bounded.
 
 use crate::extract::{Outcome, dns, http, tls};
-use crate::model::{ObservationKind, Ts};
+use crate::model::{ObservationKind, Ts, UnnamedReason};
 
 /// Most bytes buffered while waiting for the rest of a ClientHello (RFC 8446 §5.1: a handshake
 /// message up to 16 KiB plus record headers).
@@ -283,9 +283,10 @@ impl Stream {
                 App::Tls => {
                     return match tls::parse_client_hello_stream(rest) {
                         Outcome::Found(hello) => {
-                            if let Some(name) = hello.sni {
-                                emit.out.push(ObservationKind::TlsSni { name, ech: hello.ech });
-                            }
+                            emit.out.push(match hello.sni {
+                                Some(name) => ObservationKind::TlsSni { name, ech: hello.ech },
+                                None => ObservationKind::UnnamedFlow { reason: UnnamedReason::NoSni },
+                            });
                             self.app = App::Done;
                             input.len()
                         }

@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::model::{AnswerData, Contact, FlowTuple, Observation, ObservationKind, Ts};
+use crate::model::{
+    AnswerData, Contact, Derived, EncryptedDns, FlowTuple, Observation, ObservationKind, Ts, UnnamedReason,
+};
 
 /// Where and what to log.
 pub struct EventWriter {
@@ -32,9 +34,13 @@ impl EventWriter {
         self.emit()
     }
 
-    pub fn contact(&mut self, c: &Contact) -> io::Result<()> {
+    /// A derived event (tracker contact, encrypted-DNS flow…): always logged.
+    pub fn derived(&mut self, d: &Derived) -> io::Result<()> {
         self.line.clear();
-        format_contact(&mut self.line, c);
+        match d {
+            Derived::Contact(c) => format_contact(&mut self.line, c),
+            Derived::EncryptedDns(e) => format_encrypted_dns(&mut self.line, e),
+        }
         self.emit()
     }
 
@@ -134,6 +140,12 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
             field_str(s, "path", path);
             field_str(s, "method", method);
         }
+        ObservationKind::UnnamedFlow { reason } => {
+            field_str(s, "reason", reason.as_str());
+            if let UnnamedReason::QuicUnsupported(v) | UnnamedReason::QuicUndecryptable(v) = reason {
+                field_str(s, "version", &format!("0x{v:08x}"));
+            }
+        }
     }
     s.push('}');
 }
@@ -148,6 +160,14 @@ pub fn format_contact(s: &mut String, c: &Contact) {
     field_str(s, "category", c.category.as_str());
     field_str(s, "via", c.via.as_str());
     let _ = write!(s, ",\"cloaked\":{}}}", c.cloaked);
+}
+
+pub fn format_encrypted_dns(s: &mut String, e: &EncryptedDns) {
+    head(s, "encrypted_dns", e.ts, &e.flow);
+    field_str(s, "client", &e.client.to_string());
+    field_str(s, "resolver", e.resolver);
+    field_str(s, "protocol", e.protocol);
+    s.push('}');
 }
 
 /// Appends `v` as a JSON string (RFC 8259 §7): quotes, backslashes and control characters escaped.

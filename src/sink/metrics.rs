@@ -28,6 +28,8 @@ pub struct Metrics {
     flows: IntGauge,
     flow_evictions: IntCounterVec,
     list_entries: IntGaugeVec,
+    encrypted_dns: IntCounterVec,
+    quic_unsupported: IntCounterVec,
     cache: Mutex<ContactHandles>,
 }
 
@@ -61,13 +63,15 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> In
 /// Index of an observation kind in [`Metrics::observations`] and the `kind` label values.
 pub const OBSERVATION_KINDS: [&str; 5] = ["dns_query", "dns_answer", "tls_sni", "quic_sni", "http_host"];
 
-fn kind_index(kind: &ObservationKind) -> usize {
+/// Index in [`OBSERVATION_KINDS`]; None for kinds not counted there (unnamed flows).
+pub fn kind_index(kind: &ObservationKind) -> Option<usize> {
     match kind {
-        ObservationKind::DnsQuery { .. } => 0,
-        ObservationKind::DnsAnswer { .. } => 1,
-        ObservationKind::TlsSni { .. } => 2,
-        ObservationKind::QuicSni { .. } => 3,
-        ObservationKind::HttpHost { .. } => 4,
+        ObservationKind::DnsQuery { .. } => Some(0),
+        ObservationKind::DnsAnswer { .. } => Some(1),
+        ObservationKind::TlsSni { .. } => Some(2),
+        ObservationKind::QuicSni { .. } => Some(3),
+        ObservationKind::HttpHost { .. } => Some(4),
+        ObservationKind::UnnamedFlow { .. } => None,
     }
 }
 
@@ -122,6 +126,18 @@ impl Metrics {
             "Entries loaded from each tracker list.",
             &["list"],
         );
+        let encrypted_dns = counter_vec(
+            &registry,
+            "pixelwatch_encrypted_dns_flows_total",
+            "Connections to encrypted-DNS resolvers (DoT, DoH, DoQ): the client's DNS lookups are invisible from then on.",
+            &["resolver", "protocol"],
+        );
+        let quic_unsupported = counter_vec(
+            &registry,
+            "pixelwatch_quic_unsupported_packets_total",
+            "QUIC long-header packets of versions whose Initials are not decrypted, by version family.",
+            &["version"],
+        );
         let build_info = gauge_vec(&registry, "pixelwatch_build_info", "pixelwatch version (always 1).", &["version"]);
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         Metrics {
@@ -136,6 +152,8 @@ impl Metrics {
             flows,
             flow_evictions,
             list_entries,
+            encrypted_dns,
+            quic_unsupported,
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -151,7 +169,7 @@ impl Metrics {
     }
 
     pub fn observation(&self, kind: &ObservationKind) {
-        if let Some(c) = self.observations.get(kind_index(kind)) {
+        if let Some(c) = kind_index(kind).and_then(|i| self.observations.get(i)) {
             c.inc();
         }
     }
@@ -174,6 +192,24 @@ impl Metrics {
         } else {
             self.tracker_label_overflow.inc();
             self.tracker_contacts.with_label_values(&["other", "other", c.category.as_str(), c.via.as_str()]).inc();
+        }
+    }
+
+    pub fn encrypted_dns(&self, e: &crate::model::EncryptedDns) {
+        self.encrypted_dns.with_label_values(&[e.resolver, e.protocol]).inc();
+    }
+
+    /// QUIC packets of unsupported versions: cumulative counts per version from the QUIC tracker.
+    pub fn quic_unsupported(&self, per_version: &[(u32, u64)], other: u64) {
+        let mut per_family: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+        for (version, n) in per_version {
+            *per_family.entry(crate::extract::quic::family_label(*version)).or_default() += n;
+        }
+        if other > 0 {
+            *per_family.entry("other").or_default() += other;
+        }
+        for (family, total) in per_family {
+            Self::catch_up(&self.quic_unsupported.with_label_values(&[family]), total);
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Summary {
     pub observations: [u64; 5],
     pub contacts: BTreeMap<(Arc<str>, Arc<str>, Category), ContactRow>,
     pub decode_errors: BTreeMap<&'static str, u64>,
+    /// Encrypted-DNS connections per (resolver, protocol).
+    pub encrypted_dns: BTreeMap<(&'static str, &'static str), u64>,
     pub elapsed_seconds: f64,
     /// Files that stopped early, with the reason.
     pub errors: Vec<String>,
@@ -51,10 +53,13 @@ impl Summary {
     }
 
     pub fn observation(&mut self, kind: &ObservationKind) {
-        let i = OBSERVATION_KINDS.iter().position(|k| *k == kind.kind_str()).unwrap_or(0);
-        if let Some(n) = self.observations.get_mut(i) {
+        if let Some(n) = crate::sink::metrics::kind_index(kind).and_then(|i| self.observations.get_mut(i)) {
             *n += 1;
         }
+    }
+
+    pub fn encrypted_dns(&mut self, e: &crate::model::EncryptedDns) {
+        *self.encrypted_dns.entry((e.resolver, e.protocol)).or_default() += 1;
     }
 
     pub fn contact(&mut self, c: &Contact) {
@@ -97,6 +102,9 @@ impl Summary {
             "email_opens": [],
             "address_leaks": [],
             "decode_errors": self.decode_errors,
+            "encrypted_dns": self.encrypted_dns.iter()
+                .map(|((r, p), n)| json!({"resolver": r, "protocol": p, "flows": n}))
+                .collect::<Vec<_>>(),
             "errors": self.errors,
             "elapsed_seconds": (self.elapsed_seconds * 1e6).round() / 1e6,
         })
@@ -164,6 +172,15 @@ impl Summary {
                     row.cloaked
                 );
             }
+        }
+        if !self.encrypted_dns.is_empty() {
+            let parts: Vec<String> =
+                self.encrypted_dns.iter().map(|((r, p), n)| format!("{r} ({p}) {}", thousands(*n))).collect();
+            let _ = writeln!(
+                s,
+                "encrypted DNS (lookups after these are invisible; SNI and addresses still attribute flows): {}",
+                parts.join(", ")
+            );
         }
         if !self.decode_errors.is_empty() {
             let parts: Vec<String> = self.decode_errors.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect();
