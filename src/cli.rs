@@ -93,6 +93,49 @@ pub struct EventArgs {
     pub events_all: bool,
 }
 
+/// How clients are told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientLabel {
+    /// By IP address (a laptop, or a gateway that sees each device's address).
+    Ip,
+    /// By source MAC address (a gateway on the LAN side: one device, whatever its IPv4 and IPv6 addresses).
+    Mac,
+}
+
+/// E-mail open inference options.
+#[derive(Debug, Clone, Args)]
+pub struct OpenArgs {
+    /// Tracker contacts closer than this belong to one burst (one rendered mail).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_seconds)]
+    pub open_gap: f64,
+    /// A burst is an e-mail open when the client showed mail activity (IMAP/POP/submission traffic,
+    /// a mail-access or webmail host) this long before it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
+    pub mail_context: f64,
+    /// Identify clients by IP address or by MAC address.
+    #[arg(long, value_enum, default_value = "ip", value_name = "ip|mac")]
+    pub client_label: ClientLabel,
+}
+
+impl OpenArgs {
+    pub fn settings(&self) -> crate::correlate::opens::OpenSettings {
+        let micros = |s: f64| (s * 1e6).round() as i64;
+        crate::correlate::opens::OpenSettings {
+            open_gap: micros(self.open_gap),
+            mail_context: micros(self.mail_context),
+            ..Default::default()
+        }
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&v) || !v.is_finite() {
+        return Err(format!("`{s}`: give between 0 and 86400 seconds"));
+    }
+    Ok(v)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SummaryFormat {
     Text,
@@ -125,6 +168,8 @@ pub struct ReplayArgs {
     pub lists: ListArgs,
     #[command(flatten)]
     pub events: EventArgs,
+    #[command(flatten)]
+    pub opens: OpenArgs,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +200,8 @@ pub struct LiveArgs {
     pub lists: ListArgs,
     #[command(flatten)]
     pub events: EventArgs,
+    #[command(flatten)]
+    pub opens: OpenArgs,
 }
 
 #[derive(Debug, Args)]

@@ -142,6 +142,10 @@ pub enum ObservationKind {
     /// A TLS or QUIC connection that shows no usable name: attributed, when possible, through
     /// the names its client learned from DNS for the server address.
     UnnamedFlow { reason: UnnamedReason },
+    /// Client-to-server payload on a mail connection (IMAP, POP, submission ports, or a TLS
+    /// connection to a mail-access host): the client is reading or sending mail. At most one a
+    /// second per connection.
+    MailActivity,
 }
 
 /// Why a connection has no usable name.
@@ -175,6 +179,7 @@ impl ObservationKind {
             ObservationKind::QuicSni { .. } => "quic_sni",
             ObservationKind::HttpHost { .. } => "http_host",
             ObservationKind::UnnamedFlow { .. } => "unnamed_flow",
+            ObservationKind::MailActivity => "mail_activity",
         }
     }
 
@@ -186,7 +191,7 @@ impl ObservationKind {
             | ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => name,
-            ObservationKind::UnnamedFlow { .. } => "",
+            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => "",
         }
     }
 }
@@ -196,7 +201,17 @@ impl ObservationKind {
 pub struct Observation {
     pub ts: Ts,
     pub flow: FlowTuple,
+    /// Ethernet addresses of that packet, when the capture has them.
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
     pub kind: ObservationKind,
+}
+
+impl Observation {
+    /// The MAC address of `addr`'s side of the packet, when known.
+    pub fn mac_of(&self, addr: IpAddr) -> Option<[u8; 6]> {
+        if addr == self.flow.src { self.src_mac } else { self.dst_mac }
+    }
 }
 
 /// How a tracker contact was seen.
@@ -299,6 +314,8 @@ pub struct Contact {
     pub flow: FlowTuple,
     /// The local side (the client that looked up or connected).
     pub client: IpAddr,
+    /// The client's MAC address, when the capture has it.
+    pub client_mac: Option<[u8; 6]>,
     /// The name seen in the traffic.
     pub name: String,
     /// The name that matched the list (a CNAME target when `cloaked`).
@@ -330,6 +347,14 @@ pub struct EncryptedDns {
 pub enum Derived {
     Contact(Contact),
     EncryptedDns(EncryptedDns),
+    /// The client showed mail activity (not logged: it is the context of opens).
+    MailContext {
+        client: IpAddr,
+        client_mac: Option<[u8; 6]>,
+        context: crate::correlate::opens::MailContext,
+    },
+    ProxiedFetch(crate::correlate::opens::ProxiedFetch),
+    EmailOpen(crate::correlate::opens::EmailOpen),
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::capture::{self, CaptureError, LiveOptions};
-use crate::cli::LiveArgs;
+use crate::cli::{ClientLabel, LiveArgs};
 use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
 use crate::pipeline::{Limits, Pipeline};
 
@@ -34,7 +34,8 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
         cap.linktype(),
         running.listening.map_or_else(|| args.listen.to_string(), |a| a.to_string())
     );
-    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
+    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
+        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac);
     let stop = running.stop_flag();
     let cap = &mut cap;
     let interface = cap.interface().to_owned();
@@ -62,7 +63,7 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
                         let _ = pipeline.flush();
                     },
                 );
-                let _ = pipeline.borrow_mut().flush();
+                let _ = pipeline.borrow_mut().finish();
                 result
             });
         match capture_thread {

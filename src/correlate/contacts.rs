@@ -5,9 +5,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::correlate::encdns;
+use crate::correlate::opens::{ContextKind, MailContext, ProxiedFetch};
 use crate::flow::names::AddrNames;
 use crate::flow::table::{BoundedMap, Idle};
-use crate::model::{AnswerData, Contact, Derived, EncryptedDns, Observation, ObservationKind, Ts, Via};
+use crate::model::{AnswerData, Category, Contact, Derived, EncryptedDns, Observation, ObservationKind, Ts, Via};
 use crate::trackers::{Entry, TrackerDb};
 
 /// DNS questions for one name from one client within this window are one lookup: the query and
@@ -101,10 +102,13 @@ impl Contacts {
         match &obs.kind {
             ObservationKind::DnsQuery { name, qr, .. } => {
                 let client = if *qr { flow.dst } else { flow.src };
-                if let Some(entry) = db.lookup(name).filter(|e| e.category.is_tracker())
-                    && self.first_time(client, name, obs.ts)
-                {
-                    derived.push(contact(obs, client, name, name, entry, Via::Dns, false));
+                let Some(entry) = db.lookup(name) else { return };
+                if entry.category.is_tracker() {
+                    if self.first_time(client, name, obs.ts) {
+                        derived.push(contact(obs, client, name, name, entry, Via::Dns, false));
+                    }
+                } else {
+                    context_host(obs, client, name, entry, Via::Dns, derived, |c| self.first_time(c, name, obs.ts));
                 }
             }
             ObservationKind::DnsAnswer { name, data, ttl, qname, .. } => {
@@ -137,6 +141,10 @@ impl Contacts {
                     derived.push(encrypted_dns(obs, resolver, protocol));
                 }
                 self.by_address(db, obs, derived);
+            }
+            ObservationKind::MailActivity => {
+                let context = MailContext { kind: ContextKind::MailFlow, ts: obs.ts, flow, name: None };
+                derived.push(Derived::MailContext { client: flow.src, client_mac: obs.src_mac, context });
             }
         }
     }
@@ -175,7 +183,7 @@ impl Contacts {
             Some(entry) if entry.category.is_tracker() => {
                 derived.push(contact(obs, client, name, name, entry, via, false));
             }
-            Some(_) => {}
+            Some(entry) => context_host(obs, client, name, entry, via, derived, |_| true),
             None => {
                 if let Some(c) = self.cloaked.get_mut(&lower(name), obs.ts) {
                     derived.push(contact(obs, client, name, &c.matched, &c.entry, via, true));
@@ -228,7 +236,7 @@ impl Contacts {
             ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => known(name),
-            ObservationKind::UnnamedFlow { .. } => false,
+            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => false,
         }
     }
 }
@@ -246,6 +254,7 @@ fn contact(
         ts: obs.ts,
         flow: obs.flow,
         client,
+        client_mac: obs.mac_of(client),
         name: name.to_owned(),
         matched: matched.to_owned(),
         tracker: entry.suffix.clone(),
@@ -254,6 +263,42 @@ fn contact(
         via,
         cloaked,
     })
+}
+
+/// A lookup of, or a connection to, a context host: mail activity (mail-access, webmail) or a
+/// proxied fetch (image proxy, privacy relay). `count` says whether this lookup is new (DNS
+/// questions of one lookup are counted once).
+fn context_host(
+    obs: &Observation,
+    client: IpAddr,
+    name: &str,
+    entry: &Entry,
+    via: Via,
+    derived: &mut Vec<Derived>,
+    mut count: impl FnMut(IpAddr) -> bool,
+) {
+    let kind = match entry.category {
+        Category::MailAccess => ContextKind::MailHost,
+        Category::Webmail => ContextKind::Webmail,
+        Category::ImageProxy | Category::PrivacyRelay => {
+            if count(client) {
+                derived.push(Derived::ProxiedFetch(ProxiedFetch {
+                    ts: obs.ts,
+                    flow: obs.flow,
+                    client,
+                    client_mac: obs.mac_of(client),
+                    name: name.to_owned(),
+                    proxy: entry.company.clone(),
+                    category: entry.category,
+                    via,
+                }));
+            }
+            return;
+        }
+        _ => return,
+    };
+    let context = MailContext { kind, ts: obs.ts, flow: obs.flow, name: Some(Arc::from(name)) };
+    derived.push(Derived::MailContext { client, client_mac: obs.mac_of(client), context });
 }
 
 fn encrypted_dns(obs: &Observation, resolver: &'static str, protocol: &'static str) -> Derived {

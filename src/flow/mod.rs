@@ -20,6 +20,17 @@ pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 /// NetBIOS name and datagram services (RFC 1002): DNS-like headers, never DNS.
 const NETBIOS_PORTS: [u16; 2] = [137, 138];
 
+/// IMAP, IMAPS, POP3, POP3S, submission, submissions (RFC 9051, RFC 8314, RFC 6409): client
+/// payload on these is mail activity.
+pub const MAIL_PORTS: [u16; 6] = [143, 993, 110, 995, 587, 465];
+
+/// Decides whether a TLS server name is a mail-access host (given by the pipeline from the
+/// tracker lists: the flow layer knows nothing of lists).
+pub type MailHostPredicate = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// At most one mail-activity observation per connection per this much capture time.
+const ACTIVITY_EVERY: i64 = Ts::MICROS_PER_SEC;
+
 pub fn is_dns_port(port: u16) -> bool {
     DNS_PORTS.contains(&port)
 }
@@ -73,6 +84,7 @@ pub struct FlowTracker {
     unnamed_udp: BoundedMap<StreamKey, Seen>,
     kinds: Vec<ObservationKind>,
     dns_malformed: u64,
+    mail_host: Option<MailHostPredicate>,
 }
 
 impl FlowTracker {
@@ -83,7 +95,13 @@ impl FlowTracker {
             unnamed_udp: BoundedMap::new(limits.quic.max_connections),
             kinds: Vec::new(),
             dns_malformed: 0,
+            mail_host: None,
         }
+    }
+
+    /// Sets how to recognise mail-access hosts by TLS server name.
+    pub fn set_mail_hosts(&mut self, predicate: MailHostPredicate) {
+        self.mail_host = Some(predicate);
     }
 
     /// Reads one decoded packet captured at `ts`; appends what it revealed to `out`.
@@ -127,24 +145,29 @@ impl FlowTracker {
                     }
                 }
                 let flow = FlowTuple { transport: Transport::Udp, src: seg.src, dst: seg.dst, sport, dport };
-                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));
+                let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
+                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, src_mac, dst_mac, kind }));
             }
             L4::Tcp { sport, dport, seq, flags, payload, .. } => {
                 let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
                 self.tcp(ts, key, seq, flags, payload);
                 let flow = FlowTuple { transport: Transport::Tcp, src: seg.src, dst: seg.dst, sport, dport };
-                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));
+                let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
+                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, src_mac, dst_mac, kind }));
             }
         }
     }
 
     fn tcp(&mut self, ts: Ts, key: StreamKey, seq: u32, flags: crate::decode::TcpFlags, payload: &[u8]) {
         let dns = is_dns_port(key.sport) || is_dns_port(key.dport);
+        let mail_port = MAIL_PORTS.contains(&key.dport);
         if flags.syn() {
             // The client's SYN opens the stream we read; the server's SYN-ACK only for DNS.
             if !flags.ack() || dns {
                 let app = if dns { App::Dns } else { App::Probe };
-                self.streams.insert(key, Stream::new(seq.wrapping_add(1), app), ts);
+                let mut stream = Stream::new(seq.wrapping_add(1), app);
+                stream.watch = mail_port;
+                self.streams.insert(key, stream, ts);
             }
             return;
         }
@@ -154,11 +177,16 @@ impl FlowTracker {
             self.streams.remove(&reverse);
             return;
         }
+        let before = self.kinds.len();
         let mut emit = Emit { out: &mut self.kinds };
         match self.streams.get_mut(&key, ts) {
-            Some(stream) => stream.segment(seq, payload, &mut emit),
+            Some(stream) => {
+                stream.segment(seq, payload, &mut emit);
+                mail_activity(stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
+            }
             None if !payload.is_empty() => {
-                // Picked up mid-stream (no SYN seen): only where the first bytes say what follows.
+                // Picked up mid-stream (no SYN seen): only where the first bytes say what follows,
+                // or on a mail port (a long-lived IMAP connection opened before the capture).
                 let app = if dns {
                     App::Dns
                 } else if crate::extract::tls::looks_like_client_hello(payload) {
@@ -167,11 +195,15 @@ impl FlowTracker {
                     App::Http(Default::default())
                 } else if tcp::starts_with_proxy_header(payload) {
                     App::Probe
+                } else if mail_port {
+                    App::Done
                 } else {
                     return;
                 };
                 let mut stream = Stream::new(seq, app);
+                stream.watch = mail_port;
                 stream.segment(seq, payload, &mut emit);
+                mail_activity(&mut stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
                 if !flags.fin() {
                     self.streams.insert(key, stream, ts);
                 }
@@ -205,6 +237,28 @@ impl FlowTracker {
             evicted_capacity: self.streams.evicted_capacity,
             dns_malformed: self.dns_malformed,
         }
+    }
+}
+
+/// After a client segment of `stream`: a ClientHello to a mail-access host makes it a mail
+/// connection; client payload on a mail connection is mail activity (rate-limited).
+fn mail_activity(
+    stream: &mut Stream,
+    ts: Ts,
+    payload: &[u8],
+    first_new: usize,
+    kinds: &mut Vec<ObservationKind>,
+    mail_host: Option<&MailHostPredicate>,
+) {
+    if !stream.watch
+        && let Some(is_mail) = mail_host
+        && kinds.iter().skip(first_new).any(|k| matches!(k, ObservationKind::TlsSni { name, .. } if is_mail(name)))
+    {
+        stream.watch = true;
+    }
+    if stream.watch && !payload.is_empty() && stream.last_activity.is_none_or(|last| ts.since(last) >= ACTIVITY_EVERY) {
+        stream.last_activity = Some(ts);
+        kinds.push(ObservationKind::MailActivity);
     }
 }
 

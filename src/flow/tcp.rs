@@ -28,6 +28,8 @@ pub const SCAN_MAX_SEGMENTS: u16 = 32;
 pub const SYN_TIMEOUT: i64 = 30 * Ts::MICROS_PER_SEC;
 pub const DONE_TIMEOUT: i64 = 120 * Ts::MICROS_PER_SEC;
 pub const ACTIVE_TIMEOUT: i64 = 300 * Ts::MICROS_PER_SEC;
+/// Mail connections stay open for long (IMAP IDLE re-issues every 29 minutes, RFC 2177).
+pub const WATCH_TIMEOUT: i64 = 1800 * Ts::MICROS_PER_SEC;
 
 /// What the stream's bytes are being read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,11 @@ pub struct Stream {
     chunked: Option<http::ChunkedBody>,
     /// A SYN was seen and no payload yet: a cheaper timeout applies.
     pub syn_only: bool,
+    /// A mail connection: client payload is reported as mail activity, and the stream is kept
+    /// through long idle periods (IMAP IDLE).
+    pub watch: bool,
+    /// When mail activity was last reported for this stream.
+    pub last_activity: Option<Ts>,
 }
 
 impl Stream {
@@ -86,6 +93,8 @@ impl Stream {
             scanned_segments: 0,
             chunked: None,
             syn_only: true,
+            watch: false,
+            last_activity: None,
         }
     }
 
@@ -387,7 +396,9 @@ impl Stream {
 
 impl crate::flow::table::Idle for Stream {
     fn idle_timeout(&self) -> i64 {
-        if self.syn_only {
+        if self.watch {
+            WATCH_TIMEOUT
+        } else if self.syn_only {
             SYN_TIMEOUT
         } else if self.app == App::Done {
             DONE_TIMEOUT

@@ -40,6 +40,9 @@ impl EventWriter {
         match d {
             Derived::Contact(c) => format_contact(&mut self.line, c),
             Derived::EncryptedDns(e) => format_encrypted_dns(&mut self.line, e),
+            Derived::ProxiedFetch(f) => format_proxied_fetch(&mut self.line, f),
+            Derived::EmailOpen(o) => format_email_open(&mut self.line, o),
+            Derived::MailContext { .. } => return Ok(()),
         }
         self.emit()
     }
@@ -140,6 +143,7 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
             field_str(s, "path", path);
             field_str(s, "method", method);
         }
+        ObservationKind::MailActivity => {}
         ObservationKind::UnnamedFlow { reason } => {
             field_str(s, "reason", reason.as_str());
             if let UnnamedReason::QuicUnsupported(v) | UnnamedReason::QuicUndecryptable(v) = reason {
@@ -160,6 +164,38 @@ pub fn format_contact(s: &mut String, c: &Contact) {
     field_str(s, "category", c.category.as_str());
     field_str(s, "via", c.via.as_str());
     let _ = write!(s, ",\"cloaked\":{}}}", c.cloaked);
+}
+
+pub fn format_proxied_fetch(s: &mut String, f: &crate::correlate::opens::ProxiedFetch) {
+    head(s, "proxied_fetch", f.ts, &f.flow);
+    field_str(s, "client", &f.client.to_string());
+    field_name(s, "name", &f.name);
+    field_str(s, "proxy", &f.proxy);
+    field_str(s, "category", f.category.as_str());
+    field_str(s, "via", f.via.as_str());
+    s.push('}');
+}
+
+/// `email_open`: `ts` is the end of the burst (when it was decided), with the flow of its first
+/// contact; the members are those of the summary's `email_opens` entries.
+pub fn format_email_open(s: &mut String, o: &crate::correlate::opens::EmailOpen) {
+    let flow = o.flows.first().copied().unwrap_or(FlowTuple {
+        transport: crate::model::Transport::Tcp,
+        src: o.client_ip,
+        dst: o.client_ip,
+        sport: 0,
+        dport: 0,
+    });
+    head(s, "email_open", o.end, &flow);
+    if let serde_json::Value::Object(members) = crate::sink::summary::open_json(o) {
+        for (k, v) in members {
+            s.push_str(",\"");
+            s.push_str(&k);
+            s.push_str("\":");
+            s.push_str(&v.to_string());
+        }
+    }
+    s.push('}');
 }
 
 pub fn format_encrypted_dns(s: &mut String, e: &EncryptedDns) {
@@ -205,6 +241,8 @@ mod tests {
                 sport: 40000,
                 dport: 53,
             },
+            src_mac: None,
+            dst_mac: None,
             kind: ObservationKind::DnsQuery { name: "www.google-analytics.com".into(), qtype: 1, qr: false, id: 7 },
         };
         let mut s = String::new();

@@ -30,6 +30,9 @@ pub struct Metrics {
     list_entries: IntGaugeVec,
     encrypted_dns: IntCounterVec,
     quic_unsupported: IntCounterVec,
+    email_opens: IntCounterVec,
+    email_open_contacts: IntCounterVec,
+    proxied_fetches: IntCounterVec,
     cache: Mutex<ContactHandles>,
 }
 
@@ -71,7 +74,7 @@ pub fn kind_index(kind: &ObservationKind) -> Option<usize> {
         ObservationKind::TlsSni { .. } => Some(2),
         ObservationKind::QuicSni { .. } => Some(3),
         ObservationKind::HttpHost { .. } => Some(4),
-        ObservationKind::UnnamedFlow { .. } => None,
+        ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => None,
     }
 }
 
@@ -138,6 +141,24 @@ impl Metrics {
             "QUIC long-header packets of versions whose Initials are not decrypted, by version family.",
             &["version"],
         );
+        let email_opens = counter_vec(
+            &registry,
+            "pixelwatch_email_opens_total",
+            "E-mail opens inferred from bursts of tracker contacts with mail context, by confidence (high, medium, proxied).",
+            &["confidence"],
+        );
+        let email_open_contacts = counter_vec(
+            &registry,
+            "pixelwatch_email_open_tracker_contacts_total",
+            "Tracker contacts that were part of an e-mail open.",
+            &["tracker", "company", "category"],
+        );
+        let proxied_fetches = counter_vec(
+            &registry,
+            "pixelwatch_proxied_image_fetches_total",
+            "Fetches through webmail image proxies and privacy relays: the tracker behind them is invisible.",
+            &["proxy"],
+        );
         let build_info = gauge_vec(&registry, "pixelwatch_build_info", "pixelwatch version (always 1).", &["version"]);
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         Metrics {
@@ -154,6 +175,9 @@ impl Metrics {
             list_entries,
             encrypted_dns,
             quic_unsupported,
+            email_opens,
+            email_open_contacts,
+            proxied_fetches,
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -193,6 +217,28 @@ impl Metrics {
             self.tracker_label_overflow.inc();
             self.tracker_contacts.with_label_values(&["other", "other", c.category.as_str(), c.via.as_str()]).inc();
         }
+    }
+
+    pub fn email_open(&self, o: &crate::correlate::opens::EmailOpen) {
+        self.email_opens.with_label_values(&[o.confidence.as_str()]).inc();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for t in &o.trackers {
+            let set: LabelSet = (t.tracker.clone(), t.company.clone(), t.category.as_str());
+            let fits = cache.seen.contains_key(&set) || cache.seen.len() < cache.cap;
+            let (tracker, company) = if fits {
+                cache.seen.insert(set, ());
+                (&*t.tracker, &*t.company)
+            } else {
+                ("other", "other")
+            };
+            self.email_open_contacts
+                .with_label_values(&[tracker, company, t.category.as_str()])
+                .inc_by(u64::from(t.contacts));
+        }
+    }
+
+    pub fn proxied_fetch(&self, f: &crate::correlate::opens::ProxiedFetch) {
+        self.proxied_fetches.with_label_values(&[&f.proxy]).inc();
     }
 
     pub fn encrypted_dns(&self, e: &crate::model::EncryptedDns) {
