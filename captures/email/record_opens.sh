@@ -18,7 +18,8 @@
 #   laptop  -> mail-open-laptop.pcap    offloads ON (veth defaults), capture on alice's eth0 inside her
 #              namespace: DHCP, IMAPS session, one open (mail #1). ~25 s.
 # Each run also writes <capture>.timeline.json (the phases, wall-clock) used by derive_expected.py.
-# Env: KEEP_WORK=1 keeps the temp dir (logs, DOM dumps); QUIET_MINUTE=N (default 65) for trials.
+# Env: KEEP_WORK=1 keeps the temp dir (logs, DOM dumps); QUIET_MINUTE=N (default 65) and OUT_DIR=DIR
+# (default: this folder) for trials.
 # Idempotent: removes its own namespaces (and their processes) left by an interrupted run first;
 # an EXIT/INT/TERM trap removes namespaces, processes, /etc/netns/<ours> and the temp dir.
 set -euo pipefail
@@ -32,10 +33,13 @@ ALL_NS=("$NS_A" "$NS_B" "$NS_G" "$NS_I")
 MAC_I=02:99:00:00:00:01 MAC_A=02:99:00:00:01:01 MAC_B=02:99:00:00:01:02
 IP_A=10.99.0.101 IP_B=10.99.0.102 IP6_A=fd99::101 IP6_B=fd99::102
 QUIET_MINUTE=${QUIET_MINUTE:-65}
+OUT_DIR=${OUT_DIR:-$HERE}   # trials: OUT_DIR=/tmp/x leaves the committed captures alone
 WORK=""
 PIDS=()
 TIMELINE=""
 
+# waits that a TERM/INT can interrupt at once (bash runs a trap only after a FOREGROUND child ends)
+nap() { sleep "$1" & wait $! || true; }
 log() { printf '[record_opens %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -276,8 +280,8 @@ chromium() {  # ns name url [extra flags]  -- headless render, DOM dumped to $WO
     --disable-features=OptimizationHints,OptimizationGuideModelDownloading,MediaRouter,Translate,AutofillServerCommunication,NetworkTimeServiceQuerying,CertificateTransparencyComponentUpdater,DialMediaRouteProvider,LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests,AutoupgradeMixedContent,HttpsUpgrades,PrivacySandboxSettings4 \
     --host-resolver-rules="$RESOLVER_RULES" \
     --ignore-certificate-errors --user-data-dir="$prof" --virtual-time-budget=15000 "$@" \
-    --dump-dom "$url" >"$WORK/$name.html" 2>"$WORK/$name.chromium.log" \
-    || log "chromium $name exit $? (see $WORK/$name.chromium.log)"
+    --dump-dom "$url" >"$WORK/$name.html" 2>"$WORK/$name.chromium.log" &
+  wait $! || log "chromium $name exit $? (see $WORK/$name.chromium.log)"
   rm -rf "$prof"
 }
 QUIC_HOST=stats.g.doubleclick.net
@@ -287,11 +291,13 @@ chromium_alice_mail() {  # mail #N rendered by the mail client's HTML view (Chro
 MOBILE_UA='Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36'
 
 bob_day() {  # bob's phone, in the background: a news page (GA + Criteo), later Gmail in the browser
-  sleep "$1"
+  nap "$1"
+  kill -0 "$$" 2>/dev/null || return 0   # the recorder was killed (-9): never act in a later run's namespaces
   mark browse-start bob-phone "news page with Google Analytics + Criteo (NOT an open)"
   chromium "$NS_B" bob-news "https://www.news-example.fr/" --disable-quic --user-agent="$MOBILE_UA"
   mark browse-end bob-phone ""
-  sleep "$2"
+  nap "$2"
+  kill -0 "$$" 2>/dev/null || return 0
   mark webmail-start bob-phone "Gmail webmail, message view 3 s later, image through the Gmail proxy"
   chromium "$NS_B" bob-gmail "https://mail.google.com/mail/u/0/" --disable-quic --user-agent="$MOBILE_UA"
   mark webmail-end bob-phone ""
@@ -303,7 +309,7 @@ scenario_gateway() {
   dhcp_bob
   sleep 1
   imap_start
-  sleep 3
+  nap 3
   bob_day 4 35 &   # news page while alice opens mail #1; webmail during her quiet minute
   local bob=$!
   PIDS+=("$bob")
@@ -311,13 +317,13 @@ scenario_gateway() {
   imap_mark_seen 1
   chromium_alice_mail mail1-operator
   mark open1-end alice-laptop ""
-  sleep 20
+  nap 20
   mark open2-start alice-laptop "mail #2: STORE \\Seen on IMAPS, Chromium renders mails/mail2-shop.html"
   imap_mark_seen 2
   chromium_alice_mail mail2-shop
   mark open2-end alice-laptop ""
   log "quiet minute: ${QUIET_MINUTE}s (IMAPS idle, no tracker traffic from alice)"
-  sleep "$QUIET_MINUTE"
+  nap "$QUIET_MINUTE"
   mark browse-start alice-laptop "http://www.example.org/ with Google Analytics (NOT an open)"
   chromium "$NS_A" alice-browse "http://www.example.org/" --disable-quic
   mark browse-end alice-laptop ""
@@ -329,7 +335,7 @@ scenario_laptop() {
   dhcp_alice
   sleep 1
   imap_start
-  sleep 3
+  nap 3
   mark open1-start alice-laptop "mail #1: STORE \\Seen on IMAPS, Chromium renders mails/mail1-operator.html"
   imap_mark_seen 1
   chromium_alice_mail mail1-operator
@@ -348,7 +354,7 @@ verify() {  # names and DHCP host names in the capture, by tshark
 
 record() {  # gateway|laptop
   local kind=$1 out
-  if [ "$kind" = gateway ]; then out="$HERE/mail-opens-gateway.pcap"; else out="$HERE/mail-open-laptop.pcap"; fi
+  if [ "$kind" = gateway ]; then out="$OUT_DIR/mail-opens-gateway.pcap"; else out="$OUT_DIR/mail-open-laptop.pcap"; fi
   TIMELINE="${out%.pcap}.timeline.jsonl"
   : >"$TIMELINE"
   # state of an earlier recording in this run: a fresh DHCP exchange (DISCOVER, not INIT-REBOOT) each time
