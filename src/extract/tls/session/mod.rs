@@ -18,6 +18,8 @@ mod requests;
 mod server_hello;
 
 #[cfg(test)]
+mod captures_tests;
+#[cfg(test)]
 mod tests;
 
 pub use decrypt::{
