@@ -32,11 +32,14 @@ pub enum HpackError {
     HeaderListTooLarge,
 }
 
+/// A dynamic table entry: name and value.
+type Entry = (Box<[u8]>, Box<[u8]>);
+
 /// One HPACK decoding context (one per HTTP/2 connection and direction).
 #[derive(Debug)]
 pub struct Decoder {
     /// Newest entry first (index 62).
-    table: VecDeque<(Box<[u8]>, Box<[u8]>)>,
+    table: VecDeque<Entry>,
     /// RFC 7541 §4.1: sum of name + value + 32 over the entries.
     size: usize,
     max_size: usize,

@@ -229,7 +229,13 @@ impl H2Connection {
 
     /// A complete header block: decoded (always, to keep the HPACK table in step), reported when
     /// it carries a `:method` (trailers do not).
-    fn header_block(&mut self, stream_id: u32, end_stream: bool, block: &[u8], out: &mut Vec<H2Request>) -> Result<(), H2Error> {
+    fn header_block(
+        &mut self,
+        stream_id: u32,
+        end_stream: bool,
+        block: &[u8],
+        out: &mut Vec<H2Request>,
+    ) -> Result<(), H2Error> {
         let mut req = H2Request { stream_id, end_stream, ..H2Request::default() };
         let mut has_method = false;
         let mut host: Option<Vec<u8>> = None;

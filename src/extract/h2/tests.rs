@@ -19,7 +19,8 @@ fn decode(d: &mut Decoder, hex: &str) -> Result<Vec<(String, String)>, HpackErro
 
 type Vector = (&'static str, &'static str, usize, &'static [(&'static str, &'static str)]);
 
-const REQ1: &[(&str, &str)] = &[(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com")];
+const REQ1: &[(&str, &str)] =
+    &[(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com")];
 const REQ2: &[(&str, &str)] = &[
     (":method", "GET"),
     (":scheme", "http"),

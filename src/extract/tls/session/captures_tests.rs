@@ -35,7 +35,9 @@ fn connections(name: &str) -> Vec<Connection> {
     let mut index: Vec<(Key, usize, [u32; 2])> = Vec::new();
     while let Ok(packet) = cap.next_packet() {
         let Ok(sliced) = etherparse::SlicedPacket::from_ethernet(packet.data) else { continue };
-        let (Some(net), Some(etherparse::TransportSlice::Tcp(tcp))) = (&sliced.net, &sliced.transport) else { continue };
+        let (Some(net), Some(etherparse::TransportSlice::Tcp(tcp))) = (&sliced.net, &sliced.transport) else {
+            continue;
+        };
         let (src, dst) = match net {
             etherparse::NetSlice::Ipv4(ip) => (ip.header().source_addr().into(), ip.header().destination_addr().into()),
             etherparse::NetSlice::Ipv6(ip) => (ip.header().source_addr().into(), ip.header().destination_addr().into()),
@@ -179,9 +181,13 @@ fn curl_tls12_gcm_and_chacha20() {
 fn partial_and_wrong_key_logs_give_missing_secrets_per_flow() {
     // Only the handshake secrets (CLIENT_TRAFFIC_SECRET_0 lines removed): every flow is "missing".
     let text = key_log_text("chromium-h2.keylog");
-    let partial: String = text.lines().filter(|l| !l.starts_with("CLIENT_TRAFFIC_SECRET_0")).map(|l| format!("{l}\n")).collect();
+    let partial: String =
+        text.lines().filter(|l| !l.starts_with("CLIENT_TRAFFIC_SECRET_0")).map(|l| format!("{l}\n")).collect();
     for conn in connections("chromium-h2.pcap") {
-        assert_eq!(run_connection(&conn, &key_log(&partial)).unwrap_err(), NewError::Missing(Missing::NoClientTrafficSecret));
+        assert_eq!(
+            run_connection(&conn, &key_log(&partial)).unwrap_err(),
+            NewError::Missing(Missing::NoClientTrafficSecret)
+        );
         assert_eq!(run_connection(&conn, &key_log("")).unwrap_err(), NewError::Missing(Missing::NoKeyLogEntry));
     }
     // Another capture's key log: no entry for these randoms.

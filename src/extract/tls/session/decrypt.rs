@@ -4,6 +4,7 @@
 use zeroize::Zeroize;
 
 use super::KeyLog;
+use super::handshake::HandshakeWalker;
 use super::keys::{RecordKey, Suite, next_traffic_secret};
 use super::server_hello::ServerHello;
 use crate::extract::tls::ClientHello;
@@ -23,8 +24,6 @@ const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
 const CONTENT_APPLICATION_DATA: u8 = 23;
-const HANDSHAKE_FINISHED: u8 = 20;
-const HANDSHAKE_KEY_UPDATE: u8 = 24;
 
 /// Which secrets the key log lacks for this connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,7 +325,12 @@ impl ClientDecryptor {
 
     /// A protected record before the client's Finished: tried under the handshake key, then the
     /// 0-RTT key, then the application key (the handshake secret may be missing from the log).
-    fn tls13_handshake_record(&mut self, header: &[u8; RECORD_HEADER_LEN], payload: &[u8], out: &mut Vec<u8>) -> Option<Stop> {
+    fn tls13_handshake_record(
+        &mut self,
+        header: &[u8; RECORD_HEADER_LEN],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<Stop> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let result = if let Some(inner) = self.handshake.as_mut().and_then(|k| open(k, header, payload, &mut scratch)) {
             self.stats.opened += 1;
@@ -373,7 +377,12 @@ impl ClientDecryptor {
 
     /// RFC 8446 §5.2, §5.4: application data, alerts, and post-handshake messages (KeyUpdate,
     /// §4.6.3: the records after it use the next generation of keys, §7.2).
-    fn tls13_application_record(&mut self, header: &[u8; RECORD_HEADER_LEN], payload: &[u8], out: &mut Vec<u8>) -> Option<Stop> {
+    fn tls13_application_record(
+        &mut self,
+        header: &[u8; RECORD_HEADER_LEN],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<Stop> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let opened = self.application.as_mut().and_then(|k| open(k, header, payload, &mut scratch));
         let result = match opened.map(|inner| inner_plaintext(inner)) {
@@ -423,7 +432,12 @@ impl ClientDecryptor {
 
 /// Copies `payload` into `scratch` and opens it under `k` at its sequence number; the number
 /// advances only when the record opens.
-fn open<'s>(k: &mut Keyed, header: &[u8; RECORD_HEADER_LEN], payload: &[u8], scratch: &'s mut Vec<u8>) -> Option<&'s mut [u8]> {
+fn open<'s>(
+    k: &mut Keyed,
+    header: &[u8; RECORD_HEADER_LEN],
+    payload: &[u8],
+    scratch: &'s mut Vec<u8>,
+) -> Option<&'s mut [u8]> {
     scratch.clear();
     scratch.extend_from_slice(payload);
     let plain = k.key.open(header, scratch, k.seq)?;
@@ -437,54 +451,4 @@ fn inner_plaintext(inner: &[u8]) -> Option<(u8, &[u8])> {
     let end = inner.iter().rposition(|&b| b != 0)?;
     let (content, rest) = inner.split_at_checked(end)?;
     Some((*rest.first()?, content))
-}
-
-/// Walks handshake messages (RFC 8446 §4: `HandshakeType msg_type; uint24 length; body`) across
-/// records, keeping only the 4-byte header: bodies (a client Certificate may be large) are skipped.
-#[derive(Debug, Default)]
-struct HandshakeWalker {
-    header: [u8; 4],
-    header_len: usize,
-    body_left: usize,
-}
-
-#[derive(Debug, Default)]
-struct Completed {
-    finished: bool,
-    key_updates: u32,
-}
-
-impl HandshakeWalker {
-    fn feed(&mut self, mut bytes: &[u8]) -> Completed {
-        let mut done = Completed::default();
-        while !bytes.is_empty() || (self.header_len == 4 && self.body_left == 0) {
-            if self.header_len < 4 {
-                let take = (4 - self.header_len).min(bytes.len());
-                for (slot, &b) in self.header.iter_mut().skip(self.header_len).zip(bytes.iter().take(take)) {
-                    *slot = b;
-                }
-                self.header_len += take;
-                bytes = bytes.get(take..).unwrap_or_default();
-                if self.header_len < 4 {
-                    break;
-                }
-                let [_, l0, l1, l2] = self.header;
-                self.body_left = usize::from(l0) << 16 | usize::from(l1) << 8 | usize::from(l2);
-            }
-            let step = self.body_left.min(bytes.len());
-            self.body_left -= step;
-            bytes = bytes.get(step..).unwrap_or_default();
-            if self.body_left == 0 {
-                match self.header[0] {
-                    HANDSHAKE_FINISHED => done.finished = true,
-                    HANDSHAKE_KEY_UPDATE => done.key_updates += 1,
-                    _ => {}
-                }
-                self.header_len = 0;
-            } else {
-                break;
-            }
-        }
-        done
-    }
 }

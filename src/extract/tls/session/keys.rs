@@ -25,7 +25,7 @@ pub enum Hash {
 }
 
 impl Hash {
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -57,7 +57,7 @@ impl Suite {
             // ... _WITH_AES_256_GCM_SHA384
             0xc02c | 0xc030 | 0x009f | 0x009d => (Aes256Gcm, Sha384, false),
             // TLS_ECDHE_RSA / ECDHE_ECDSA / DHE_RSA _WITH_CHACHA20_POLY1305_SHA256
-            0xcca8 | 0xcca9 | 0xccaa => (ChaCha20Poly1305, Sha256, false),
+            0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256, false),
             _ => return None,
         };
         Some(Suite { id, aead, hash, tls13 })
@@ -129,7 +129,7 @@ fn expand_label(suite: Suite, secret: &[u8], label: &[u8], out: &mut [u8]) -> bo
 /// RFC 8446 §7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length).
 pub fn next_traffic_secret(suite: Suite, secret: &Secret) -> Option<Secret> {
     let mut out = [0u8; 48];
-    let n = suite.hash.len();
+    let n = suite.hash.output_len();
     let ok = out.get_mut(..n).is_some_and(|o| expand_label(suite, secret.as_bytes(), b"traffic upd", o));
     let next = if ok { out.get(..n).and_then(Secret::new) } else { None };
     out.zeroize();
@@ -184,7 +184,12 @@ impl RecordKey {
     /// RFC 5246 §6.3: key_block = PRF(master_secret, "key expansion", server_random + client_random),
     /// cut into client_write_MAC_key[0], server_write_MAC_key[0] (AEAD suites have none),
     /// client_write_key, server_write_key, client_write_IV, server_write_IV.
-    pub fn tls12_client(suite: Suite, master_secret: &Secret, client_random: &[u8; 32], server_random: &[u8; 32]) -> Option<RecordKey> {
+    pub fn tls12_client(
+        suite: Suite,
+        master_secret: &Secret,
+        client_random: &[u8; 32],
+        server_random: &[u8; 32],
+    ) -> Option<RecordKey> {
         let (kl, il) = (suite.key_len(), suite.tls12_iv_len());
         let mut seed = [0u8; 64];
         seed.get_mut(..32)?.copy_from_slice(server_random);
@@ -265,7 +270,7 @@ pub fn prf(suite: Suite, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8
         ctx.update(seed);
         ctx.sign()
     };
-    for chunk in out.chunks_mut(suite.hash.len()) {
+    for chunk in out.chunks_mut(suite.hash.output_len()) {
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(a.as_ref());
         ctx.update(label);

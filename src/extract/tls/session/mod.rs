@@ -13,6 +13,7 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 mod decrypt;
+mod handshake;
 mod keys;
 mod requests;
 mod server_hello;
@@ -23,7 +24,7 @@ mod captures_tests;
 mod tests;
 
 pub use decrypt::{
-    ClientDecryptor, DEFAULT_PLAINTEXT_BUDGET, DecryptStats, MAX_RECORD_BUFFER, NewError, Missing, Status, Stop,
+    ClientDecryptor, DEFAULT_PLAINTEXT_BUDGET, DecryptStats, MAX_RECORD_BUFFER, Missing, NewError, Status, Stop,
 };
 pub use keys::{Aead, Hash, Suite};
 pub use requests::{DecryptedRequest, MAX_REQUESTS, RequestReader};

@@ -45,7 +45,10 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 enum Mode {
     /// Not enough bytes to tell HTTP/2 from HTTP/1.x.
     Detect,
-    Http1 { skip: u64, chunked: Option<http::ChunkedBody> },
+    Http1 {
+        skip: u64,
+        chunked: Option<http::ChunkedBody>,
+    },
     Http2(Box<H2Connection>),
     Done,
 }

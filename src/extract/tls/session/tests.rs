@@ -45,7 +45,10 @@ fn full_log() -> KeyLog {
 
 /// The client's stream as RFC 8448 §3 sends it: ClientHello, Finished, data, close_notify.
 fn client_stream() -> Vec<u8> {
-    [CLIENT_HELLO_RECORD, CLIENT_FINISHED_RECORD, CLIENT_DATA_RECORD, CLIENT_ALERT_RECORD].iter().flat_map(|h| unhex(h)).collect()
+    [CLIENT_HELLO_RECORD, CLIENT_FINISHED_RECORD, CLIENT_DATA_RECORD, CLIENT_ALERT_RECORD]
+        .iter()
+        .flat_map(|h| unhex(h))
+        .collect()
 }
 
 #[test]
@@ -115,7 +118,9 @@ fn wrong_or_partial_key_logs_say_what_is_missing() {
 fn wrong_secret_stops_with_bad_record_and_no_plaintext() {
     let (ch, sh) = hellos();
     let wrong = C_AP_TRAFFIC.replace("9e40", "9e41");
-    let log = key_log(&format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {RANDOM} {C_HS_TRAFFIC}\nCLIENT_TRAFFIC_SECRET_0 {RANDOM} {wrong}\n"));
+    let log = key_log(&format!(
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET {RANDOM} {C_HS_TRAFFIC}\nCLIENT_TRAFFIC_SECRET_0 {RANDOM} {wrong}\n"
+    ));
     let mut d = ClientDecryptor::new(&ch, &sh, &log).unwrap();
     let mut plain = Vec::new();
     assert_eq!(d.feed(&client_stream(), &mut plain), Status::Stopped(Stop::BadRecord));
@@ -206,7 +211,9 @@ fn hello_retry_request_then_server_hello() {
     // a ChangeCipherSpec, then RFC 8448's ServerHello.
     let mut body = vec![0x03, 0x03];
     body.extend(HELLO_RETRY_REQUEST_RANDOM);
-    body.extend([0x00, 0x13, 0x02, 0x00, 0x00, 0x0c, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x02, 0x00, 0x17]);
+    body.extend([
+        0x00, 0x13, 0x02, 0x00, 0x00, 0x0c, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x02, 0x00, 0x17,
+    ]);
     let mut hrr = vec![0x16, 0x03, 0x03, 0x00, (body.len() + 4) as u8, 0x02, 0x00, 0x00, body.len() as u8];
     hrr.extend(&body);
     let stream = [hrr, vec![0x14, 0x03, 0x03, 0x00, 0x01, 0x01], unhex(SERVER_HELLO_RECORD)].concat();
