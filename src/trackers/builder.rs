@@ -4,13 +4,16 @@
 //! the overriding list's [`ListInfo::overrides`]. Malformed lines become [`Skipped`] records and the
 //! rest of the list loads; only an unreadable file is an error.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
 use super::formats::{self, Format, Found, Ignored};
+use super::index::SuffixIndex;
 use super::name::label_count;
-use super::{DEFAULT_LIST, Entry, Key, ListInfo, Override, Skipped, TrackerDb};
+use super::{DEFAULT_LIST, Entry, ListInfo, Override, Skipped, TrackerDb};
 use crate::model::Category;
 
 /// A list to load: `[FORMAT:]PATH` plus optional overrides for non-TSV lists.
@@ -74,6 +77,24 @@ pub enum ListError {
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     db: TrackerDb,
+    /// Suffix → index in `db.entries`, to find the entry a later list overrides.
+    index: HashMap<Key, u32, foldhash::fast::RandomState>,
+}
+
+/// A key of the build-time index: the entry's suffix, hashed and compared as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(Arc<str>);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl Builder {
@@ -130,7 +151,8 @@ impl Builder {
         db.max_labels = labels.clone().max().unwrap_or(0);
         db.min_labels = labels.min().unwrap_or(0);
         db.entries.shrink_to_fit();
-        db.index.shrink_to_fit();
+        drop(self.index);
+        db.index = SuffixIndex::build(db.entries.iter().map(|e| e.suffix.as_bytes()));
         db
     }
 
@@ -217,14 +239,14 @@ impl Builder {
     /// malformed for TSV lists (conflicting facts), counted as a duplicate otherwise.
     fn insert(&mut self, entry: Entry, line: usize, tsv: bool) {
         let list = entry.list;
-        match self.db.index.get(entry.suffix.as_bytes()).copied() {
+        match self.index.get(entry.suffix.as_bytes()).copied() {
             None => {
                 let i = u32::try_from(self.db.entries.len()).unwrap_or(u32::MAX);
                 if i == u32::MAX {
                     self.skip(list, line, "too many entries".to_string());
                     return;
                 }
-                self.db.index.insert(Key(entry.suffix.clone()), i);
+                self.index.insert(Key(entry.suffix.clone()), i);
                 self.db.entries.push(entry);
                 self.info_mut(list).entries += 1;
             }

@@ -14,6 +14,7 @@
 
 mod builder;
 mod formats;
+mod index;
 mod name;
 
 #[cfg(test)]
@@ -25,9 +26,6 @@ mod tests_formats;
 #[cfg(test)]
 mod tests_match;
 
-use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub use builder::{Builder, ListError, ListSpec};
@@ -100,28 +98,11 @@ pub struct ListInfo {
 pub struct TrackerDb {
     lists: Vec<ListInfo>,
     entries: Vec<Entry>,
-    /// Suffix → index in `entries`. Keys share the allocation of `Entry::suffix`.
-    index: HashMap<Key, u32, foldhash::fast::RandomState>,
+    /// Suffix → index in `entries`.
+    index: index::SuffixIndex,
     /// Most and fewest labels in any suffix: other candidate suffixes are not looked up.
     max_labels: usize,
     min_labels: usize,
-}
-
-/// An index key: the entry's suffix, hashed and compared as bytes so that lookups need no UTF-8
-/// check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key(Arc<str>);
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
-    }
-}
-
-impl Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
 }
 
 impl TrackerDb {
@@ -180,9 +161,9 @@ impl TrackerDb {
         let mut labels = name.iter().filter(|&&b| b == b'.').count() + 1;
         while labels >= self.min_labels {
             if labels <= self.max_labels
-                && let Some(&i) = self.index.get(name)
+                && let Some(i) = self.index.get(name)
             {
-                return self.entries.get(i as usize);
+                return self.entries.get(i);
             }
             let dot = name.iter().position(|&b| b == b'.')?;
             name = name.get(dot + 1..)?;
@@ -209,7 +190,7 @@ impl TrackerDb {
     /// Approximate heap bytes held by the entries and the index (allocator overhead excluded).
     pub fn heap_bytes(&self) -> usize {
         let entry_vec = self.entries.capacity() * std::mem::size_of::<Entry>();
-        let index = self.index.capacity() * (std::mem::size_of::<(Key, u32)>() + 1);
+        let index = self.index.heap_bytes();
         let mut strings = 0;
         let mut last_company: *const u8 = std::ptr::null();
         for e in &self.entries {
