@@ -10,9 +10,10 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::disconnect;
 use super::formats::{self, Format, Found, Ignored};
 use super::index::SuffixIndex;
-use super::name::label_count;
+use super::name::{canonical_name, label_count};
 use super::{DEFAULT_LIST, Entry, ListInfo, Override, Skipped, TrackerDb};
 use crate::model::Category;
 
@@ -31,8 +32,8 @@ pub struct ListSpec {
 }
 
 impl ListSpec {
-    /// Parses `FORMAT:PATH` (`tsv:`, `hosts:`, `adblock:`, `domains:`, case-insensitive) or a bare
-    /// path. A prefix that is not a format name is part of the path.
+    /// Parses `FORMAT:PATH` (`tsv:`, `hosts:`, `adblock:`, `domains:`, `disconnect:`,
+    /// case-insensitive) or a bare path. A prefix that is not a format name is part of the path.
     pub fn parse(spec: &str) -> ListSpec {
         if let Some((prefix, path)) = spec.split_once(':')
             && let Ok(format) = prefix.parse::<Format>()
@@ -141,7 +142,11 @@ impl Builder {
     pub fn bytes(mut self, spec: &ListSpec, data: &[u8]) -> Builder {
         let format = spec.format.unwrap_or_else(|| formats::detect(data));
         let company = spec.default_company();
-        self.add_text(&spec.path, format, spec.category, &company, data, false);
+        if format == Format::Disconnect {
+            self.add_disconnect(&spec.path, &company, data);
+        } else {
+            self.add_text(&spec.path, format, spec.category, &company, data, false);
+        }
         self
     }
 
@@ -167,18 +172,8 @@ impl Builder {
         data: &[u8],
         embedded: bool,
     ) {
-        let list = self.db.lists.len();
-        self.db.lists.push(ListInfo {
-            name: list_name.to_string(),
-            format: format.as_str(),
-            entries: 0,
-            skipped: Vec::new(),
-            skipped_total: 0,
-            ignored: Ignored::default(),
-            overrides: Vec::new(),
-            overridden: 0,
-            category: if format == Format::Tsv { None } else { Some(category.unwrap_or(Category::Advertising)) },
-        });
+        let list_category = if format == Format::Tsv { None } else { Some(category.unwrap_or(Category::Advertising)) };
+        let list = self.push_list(list_name, format, list_category);
         let list_company: Arc<str> = Arc::from(company);
         let list_category = category.unwrap_or(Category::Advertising);
         let mut companies: HashMap<&str, Arc<str>> = HashMap::new();
@@ -221,6 +216,56 @@ impl Builder {
                 }
             }
         }
+    }
+
+    /// Starts the record of a list; returns its index.
+    fn push_list(&mut self, name: &str, format: Format, category: Option<Category>) -> usize {
+        self.db.lists.push(ListInfo {
+            name: name.to_string(),
+            format: format.as_str(),
+            entries: 0,
+            skipped: Vec::new(),
+            skipped_total: 0,
+            ignored: Ignored::default(),
+            overrides: Vec::new(),
+            overridden: 0,
+            category,
+            truncated: false,
+        });
+        self.db.lists.len() - 1
+    }
+
+    /// Loads a Disconnect `services.json`: the entity is the company, the category is mapped
+    /// ([`disconnect::map_category`]); a domain listed under several loaded categories keeps the
+    /// one of lowest rank. Problems are reported in line order.
+    fn add_disconnect(&mut self, list_name: &str, default_company: &str, data: &[u8]) {
+        let list = self.push_list(list_name, Format::Disconnect, None);
+        let parsed = disconnect::parse(data);
+        let mut problems = parsed.problems;
+        let default_company: Arc<str> = Arc::from(default_company);
+        let mut items = parsed.items;
+        items.sort_by_key(|i| i.mapped.map_or(u8::MAX, |(_, rank)| rank));
+        for item in items {
+            let Some((category, _)) = item.mapped else {
+                let unmapped = &mut self.info_mut(list).ignored.unmapped_categories;
+                *unmapped.entry(item.category.to_string()).or_default() += 1;
+                continue;
+            };
+            match canonical_name(&item.domain) {
+                Ok(name) => {
+                    let company = if item.entity.is_empty() { default_company.clone() } else { item.entity };
+                    let source = Arc::from(format!("{list_name}:{}", item.line));
+                    let entry = Entry { suffix: Arc::from(name.as_str()), company, category, source, list };
+                    self.insert(entry, item.line, false);
+                }
+                Err(e) => problems.push((item.line, format!("domain {:?} ({}): {e}", item.domain, item.entity))),
+            }
+        }
+        problems.sort_by_key(|&(line, _)| line);
+        for (line, reason) in problems {
+            self.skip(list, line, reason);
+        }
+        self.info_mut(list).truncated = parsed.truncated;
     }
 
     fn info_mut(&mut self, list: usize) -> &mut ListInfo {

@@ -13,12 +13,15 @@
 //! ```
 
 mod builder;
+mod disconnect;
 mod formats;
 mod index;
 mod name;
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod tests_disconnect;
 #[cfg(test)]
 mod tests_embedded;
 #[cfg(test)]
@@ -29,6 +32,7 @@ mod tests_match;
 use std::sync::Arc;
 
 pub use builder::{Builder, ListError, ListSpec};
+pub use disconnect::map_category as disconnect_category;
 pub use formats::{Format, Ignored, detect};
 pub use name::{NameError, canonical_name};
 
@@ -75,7 +79,7 @@ pub struct Override {
 pub struct ListInfo {
     /// `embedded` or the file path as given.
     pub name: String,
-    /// `tsv`, `hosts`, `adblock`, `domains`.
+    /// `tsv`, `hosts`, `adblock`, `domains`, `disconnect`.
     pub format: &'static str,
     /// Entries loaded from this list (including those later lists overrode).
     pub entries: usize,
@@ -89,8 +93,11 @@ pub struct ListInfo {
     pub overrides: Vec<Override>,
     /// Entries of this list replaced by later lists.
     pub overridden: usize,
-    /// Category given to the entries of a non-TSV list.
+    /// Category given to the entries of a hosts/adblock/domains list (TSV rows and Disconnect
+    /// entities carry their own).
     pub category: Option<Category>,
+    /// A syntax error cut the list short: what came after it was not loaded (Disconnect JSON).
+    pub truncated: bool,
 }
 
 /// All loaded lists and the matcher over their entries.
