@@ -1,4 +1,4 @@
-//! Tracker knowledge: list formats, the embedded default list, and the suffix matcher.
+//! Tracker knowledge: list formats, the embedded default list, the suffix matcher, and list reload.
 //!
 //! Sees only names. A name matches the entry with the longest suffix that ends on a label boundary,
 //! case-insensitively, trailing dot ignored: `x.weborama.fr` matches `weborama.fr`,
@@ -17,6 +17,8 @@ mod disconnect;
 mod formats;
 mod index;
 mod name;
+mod reload;
+mod shared;
 
 #[cfg(test)]
 mod bench;
@@ -28,6 +30,8 @@ mod tests_embedded;
 mod tests_formats;
 #[cfg(test)]
 mod tests_match;
+#[cfg(test)]
+mod tests_reload;
 
 use std::sync::Arc;
 
@@ -35,6 +39,8 @@ pub use builder::{Builder, ListError, ListSpec};
 pub use disconnect::map_category as disconnect_category;
 pub use formats::{Format, Ignored, detect};
 pub use name::{NameError, canonical_name};
+pub use reload::{DEBOUNCE, LoadFn, Reload, ReloadRequester, Reloader, ReportFn, Trigger, check_reload};
+pub use shared::{SharedTrackers, TrackerView};
 
 use crate::model::Category;
 
