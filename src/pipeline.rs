@@ -13,7 +13,7 @@ use crate::model::{Contact, Observation, Ts};
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
 use crate::sink::summary::Summary;
-use crate::trackers::TrackerDb;
+use crate::trackers::{SharedTrackers, TrackerDb, TrackerView};
 
 /// Bounds of every stateful stage.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,6 +29,8 @@ pub struct Pipeline {
     flows: FlowTracker,
     contacts: Contacts,
     db: Arc<TrackerDb>,
+    /// With list reload (`live`): where new lists come from, checked once per packet with names.
+    reloaded: Option<TrackerView>,
     metrics: Arc<Metrics>,
     events: Option<EventWriter>,
     pub summary: Summary,
@@ -48,6 +50,7 @@ impl Pipeline {
             flows: FlowTracker::new(limits.flows),
             contacts: Contacts::new(limits.contacts),
             db,
+            reloaded: None,
             metrics,
             events,
             summary: Summary::default(),
@@ -61,6 +64,15 @@ impl Pipeline {
     /// Replaces the tracker lists (list reload).
     pub fn set_trackers(&mut self, db: Arc<TrackerDb>) {
         self.db = db;
+    }
+
+    /// Follows the lists a reloader swaps into `shared`: a new list is in force from the next
+    /// packet that carries names (cost per such packet: one relaxed atomic load).
+    pub fn with_tracker_updates(mut self, shared: Arc<SharedTrackers>) -> Pipeline {
+        let view = TrackerView::new(shared);
+        self.db = view.db().clone();
+        self.reloaded = Some(view);
+        self
     }
 
     /// One captured frame. Errors are event-log write failures only; packet bytes never fail.
@@ -83,6 +95,11 @@ impl Pipeline {
         }
         if self.observations.is_empty() {
             return Ok(());
+        }
+        if let Some(view) = &mut self.reloaded
+            && let Some(db) = view.refresh()
+        {
+            self.db = db.clone();
         }
         self.contacts.observe(&self.db, &self.observations, &mut self.found, &mut self.relevant);
         let result = self.emit();
