@@ -43,7 +43,10 @@ pub struct Running {
 /// What SIGHUP does: the command registers an action (the list reloader of `live`); with none,
 /// the signal is ignored (replay loads its lists once). Shared by the signal watcher and the command.
 #[derive(Clone, Default)]
-pub struct Hangup(Arc<Mutex<Option<Box<dyn Fn() + Send>>>>);
+pub struct Hangup(Arc<Mutex<Option<HangupAction>>>);
+
+/// What runs on SIGHUP.
+pub type HangupAction = Box<dyn Fn() + Send>;
 
 impl Hangup {
     /// Runs the registered action; false when there is none.
@@ -57,7 +60,7 @@ impl Hangup {
         }
     }
 
-    pub fn set(&self, action: Option<Box<dyn Fn() + Send>>) {
+    pub fn set(&self, action: Option<HangupAction>) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = action;
     }
 }
@@ -74,7 +77,7 @@ impl Running {
     }
 
     /// What SIGHUP does from now on.
-    pub fn on_hangup(&self, action: Box<dyn Fn() + Send>) {
+    pub fn on_hangup(&self, action: HangupAction) {
         self.hangup.set(Some(action));
     }
 

@@ -30,7 +30,7 @@ fn start(path: &Path) -> (Arc<SharedTrackers>, Reloader, Receiver<Outcome>) {
     let file = path.to_path_buf();
     let reloader = Reloader::start(
         shared.clone(),
-        &[file.clone()],
+        &[path.to_path_buf()],
         Box::new(move || load(&file)),
         Box::new(move |r| {
             let _ = tx.send(match r {
