@@ -71,13 +71,20 @@ sudo pixelwatch live -i br-lan -f 'not port 22' --listen 0.0.0.0:9733 --events /
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Load a tracker list (repeatable). Format detected from the content — pixelwatch TSV, hosts file,
-    /// adblock `||host^` rules, one domain per line — or forced with a prefix: tsv:FILE, hosts:FILE,
-    /// adblock:FILE, domains:FILE. Later lists override earlier ones for the same suffix.
+    /// adblock `||host^` rules, one domain per line, Disconnect services.json — or forced with a prefix:
+    /// tsv:FILE, hosts:FILE, adblock:FILE, domains:FILE, disconnect:FILE. Later lists override earlier
+    /// ones for the same suffix. `live` reloads the lists on SIGHUP and when a list file changes.
     #[arg(long = "list", value_name = "FILE")]
     pub lists: Vec<String>,
     /// Do not load the embedded default list.
     #[arg(long)]
     pub no_default_list: bool,
+    /// Most distinct (tracker, company, category) label sets of pixelwatch_tracker_contacts_total;
+    /// contacts beyond go to tracker="other", company="other" and are counted in
+    /// pixelwatch_tracker_label_overflow_total, so a huge list cannot explode the series count.
+    #[arg(long, value_name = "N", default_value_t = crate::sink::metrics::DEFAULT_TRACKER_LABEL_CAP as u32,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_tracker_series: u32,
 }
 
 /// Event log options.

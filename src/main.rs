@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use pixelwatch::cli::{Cli, Command};
-use pixelwatch::commands::{self, Background, Failure};
+use pixelwatch::commands::{self, Background, Failure, Hangup};
 use pixelwatch::sink::metrics::Metrics;
 
 fn main() -> ExitCode {
@@ -61,6 +61,21 @@ impl Background for TokioBackground {
             None => None,
         };
         let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
+        // SIGHUP: installed before returning, so that from now on it cannot kill the process.
+        let hangup = Hangup::default();
+        let hangups = {
+            let _runtime = runtime.enter();
+            let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+            let hangup = hangup.clone();
+            async move {
+                let Ok(mut hup) = hup else { return std::future::pending::<()>().await };
+                while hup.recv().await.is_some() {
+                    if !hangup.notify() {
+                        eprintln!("pixelwatch: SIGHUP ignored: nothing to reload (only `live` reloads its lists)");
+                    }
+                }
+            }
+        };
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -90,7 +105,7 @@ impl Background for TokioBackground {
                     };
                     tokio::select! {
                         _ = finished => {}
-                        _ = async { tokio::join!(signals, server) } => {}
+                        _ = async { tokio::join!(signals, server, hangups) } => {}
                     }
                 });
             })
@@ -102,7 +117,8 @@ impl Background for TokioBackground {
                 let _ = done_tx.send(true);
                 let _ = thread.join();
             }),
-        ))
+        )
+        .with_hangup(hangup))
     }
 }
 

@@ -15,7 +15,7 @@ use crate::model::{Category, Derived, Observation, Ts};
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
 use crate::sink::summary::Summary;
-use crate::trackers::TrackerDb;
+use crate::trackers::{SharedTrackers, TrackerDb, TrackerView};
 
 /// Bounds of every stateful stage.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,6 +31,8 @@ pub struct Pipeline {
     flows: FlowTracker,
     contacts: Contacts,
     db: Arc<TrackerDb>,
+    /// With list reload (`live`): where new lists come from, checked once per packet with names.
+    reloaded: Option<TrackerView>,
     metrics: Arc<Metrics>,
     events: Option<EventWriter>,
     pub summary: Summary,
@@ -63,6 +65,7 @@ impl Pipeline {
             flows,
             contacts: Contacts::new(limits.contacts),
             db,
+            reloaded: None,
             metrics,
             events,
             summary: Summary::default(),
@@ -89,6 +92,15 @@ impl Pipeline {
         self.db = db;
     }
 
+    /// Follows the lists a reloader swaps into `shared`: a new list is in force from the next
+    /// packet that carries names (cost per such packet: one relaxed atomic load).
+    pub fn with_tracker_updates(mut self, shared: Arc<SharedTrackers>) -> Pipeline {
+        let view = TrackerView::new(shared);
+        self.set_trackers(view.db().clone());
+        self.reloaded = Some(view);
+        self
+    }
+
     /// One captured frame. Errors are event-log write failures only; packet bytes never fail.
     pub fn packet(&mut self, ts: Ts, linktype: i32, data: &[u8], wire_len: u32) -> io::Result<()> {
         self.metrics.packets.inc();
@@ -110,6 +122,12 @@ impl Pipeline {
         self.opens.tick(ts, &mut self.opened);
         if self.observations.is_empty() && self.opened.is_empty() {
             return Ok(());
+        }
+        if let Some(view) = &mut self.reloaded
+            && let Some(db) = view.refresh()
+        {
+            let db = db.clone();
+            self.set_trackers(db);
         }
         self.contacts.observe(&self.db, &self.observations, &mut self.found, &mut self.relevant);
         self.correlate();

@@ -12,7 +12,7 @@ use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts
 use crate::decode::Layer;
 use crate::model::{Contact, ObservationKind, Via};
 
-/// Default cap on distinct (tracker, company, category) label sets.
+/// Default cap on distinct (tracker, company, category) label sets (`--max-tracker-series`).
 pub const DEFAULT_TRACKER_LABEL_CAP: usize = 500;
 
 /// All metrics, with cached handles for the per-packet ones.
@@ -33,6 +33,8 @@ pub struct Metrics {
     email_opens: IntCounterVec,
     email_open_contacts: IntCounterVec,
     proxied_fetches: IntCounterVec,
+    /// `result="ok"`, `result="error"`.
+    list_reloads: [IntCounter; 2],
     cache: Mutex<ContactHandles>,
 }
 
@@ -159,6 +161,13 @@ impl Metrics {
             "Fetches through webmail image proxies and privacy relays: the tracker behind them is invisible.",
             &["proxy"],
         );
+        let list_reloads_vec = counter_vec(
+            &registry,
+            "pixelwatch_tracker_list_reloads_total",
+            "Tracker list reloads (SIGHUP or a list file changed): result=ok (new lists in force) or error (the previous lists were kept).",
+            &["result"],
+        );
+        let list_reloads = ["ok", "error"].map(|r| list_reloads_vec.with_label_values(&[r]));
         let build_info = gauge_vec(&registry, "pixelwatch_build_info", "pixelwatch version (always 1).", &["version"]);
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         Metrics {
@@ -178,6 +187,7 @@ impl Metrics {
             email_opens,
             email_open_contacts,
             proxied_fetches,
+            list_reloads,
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -280,6 +290,17 @@ impl Metrics {
 
     pub fn list_entries(&self, list: &str, entries: usize) {
         self.list_entries.with_label_values(&[list]).set(i64::try_from(entries).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a list reload: `ok` when the new lists are in force, otherwise the old ones were kept.
+    pub fn list_reload(&self, ok: bool) {
+        let [done, kept] = &self.list_reloads;
+        if ok { done.inc() } else { kept.inc() }
+    }
+
+    /// The cap on tracker label sets this registry was made with.
+    pub fn tracker_label_cap(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).cap
     }
 
     /// The text exposition format 0.0.4 (`prometheus::TEXT_FORMAT`).
