@@ -182,19 +182,23 @@ impl Prometheus {
     /// Starts Prometheus scraping `targets` (job "pixelwatch") every second, with `rules` loaded;
     /// None when the `prometheus` binary is not installed.
     pub fn start(targets: &[&str], rules: Option<&Path>) -> Option<Prometheus> {
+        let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+        let job = format!("  - job_name: pixelwatch\n    static_configs:\n      - targets: [{}]\n", targets.join(", "));
+        Self::start_with(&job, rules)
+    }
+
+    /// Starts Prometheus with `jobs` (YAML list items under `scrape_configs:`), scraping every second.
+    pub fn start_with(jobs: &str, rules: Option<&Path>) -> Option<Prometheus> {
         let bin = which("prometheus")?;
         let dir = tempfile::tempdir().expect("tempdir");
-        let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
         let mut config =
             String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n");
         if let Some(rules) = rules {
             std::fs::copy(rules, dir.path().join("rules.yml")).expect("copy rules");
             config.push_str("rule_files:\n  - rules.yml\n");
         }
-        config.push_str(&format!(
-            "scrape_configs:\n  - job_name: pixelwatch\n    static_configs:\n      - targets: [{}]\n",
-            targets.join(", ")
-        ));
+        config.push_str("scrape_configs:\n");
+        config.push_str(jobs);
         std::fs::write(dir.path().join("prometheus.yml"), config).expect("write prometheus.yml");
         let addr = format!("127.0.0.1:{}", free_port());
         let mut cmd = Command::new(bin);
@@ -249,7 +253,7 @@ impl Prometheus {
 
     /// Waits until every scrape target of the job was scraped successfully at least `scrapes` times.
     pub fn wait_for_scrapes(&self, targets: usize, scrapes: u32) {
-        let expr = format!("count(count_over_time(up{{job=\"pixelwatch\"}}[5m]) >= {scrapes} and up == 1)");
+        let expr = format!("count(count_over_time(up{{job=~\"pixelwatch.*\"}}[5m]) >= {scrapes} and up == 1)");
         wait_for(&format!("{targets} targets scraped {scrapes} times"), Duration::from_secs(60), || {
             let r = self.query(&expr).ok()?;
             (value_of(r.first()?)? as usize == targets).then_some(())
@@ -260,4 +264,100 @@ impl Prometheus {
 /// The numeric value of one instant-vector element.
 pub fn value_of(sample: &Value) -> Option<f64> {
     sample["value"][1].as_str().and_then(|s| s.parse().ok())
+}
+
+/// `openssl` commands for test certificates; None when openssl is missing or fails.
+pub fn openssl(args: &[&str], dir: &Path) -> Option<()> {
+    let out = Command::new(which("openssl")?).args(args).current_dir(dir).output().ok()?;
+    out.status.success().then_some(())
+}
+
+/// A self-signed server certificate `NAME.crt`/`NAME.key` for `localhost` and 127.0.0.1 (P-256).
+pub fn self_signed(dir: &Path, name: &str) -> Option<()> {
+    let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+        ],
+        dir,
+    )
+}
+
+/// A CA (`NAME-ca.crt`) and a client certificate it signed (`NAME.crt`/`NAME.key`).
+pub fn client_cert(dir: &Path, name: &str) -> Option<()> {
+    let ca = format!("{name}-ca");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={ca}"),
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.crt"),
+        ],
+        dir,
+    )?;
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=prometheus",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+        dir,
+    )?;
+    std::fs::write(dir.join(format!("{name}.ext")), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n").ok()?;
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.crt"),
+        ],
+        dir,
+    )
 }
