@@ -96,7 +96,21 @@ pub struct Pixelwatch {
 /// Starts pixelwatch with `args` (which must include `--listen ADDR`, port 0 is fine) and waits for
 /// the line of its banner naming the /metrics URL. `stdin_piped` keeps its standard input open.
 pub fn start_pixelwatch(args: &[&str], stdin_piped: bool) -> Pixelwatch {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pixelwatch"));
+    start_pixelwatch_via(&[], args, stdin_piped)
+}
+
+/// Like [`start_pixelwatch`], run through `prefix` (`ip netns exec NS`, `setpriv …`), which must
+/// exec pixelwatch in its own process so that signals reach it.
+pub fn start_pixelwatch_via(prefix: &[&str], args: &[&str], stdin_piped: bool) -> Pixelwatch {
+    let bin = env!("CARGO_BIN_EXE_pixelwatch");
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     cmd.args(args)
         .stdin(if stdin_piped { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::null())
