@@ -83,8 +83,11 @@ impl Background for TokioBackground {
         let bound = listener.as_ref().and_then(|l| l.local_addr().ok());
         if let (Some(web), Some(addr)) = (&self.web, bound) {
             let scheme = if web.tls.is_some() { "https" } else { "http" };
-            let auth =
-                if web.requires_auth() { format!("basic auth ({} users)", web.users()) } else { "no auth".into() };
+            let auth = match web.users() {
+                0 => "no auth".to_owned(),
+                1 => "basic auth (1 user)".to_owned(),
+                n => format!("basic auth ({n} users)"),
+            };
             eprintln!("pixelwatch: /metrics on {scheme}://{addr}/metrics with {auth} (--web.config.file)");
         }
         let web = self.web.clone();

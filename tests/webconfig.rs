@@ -68,6 +68,12 @@ fn bad_web_configs_exit_2_naming_file_line_and_key() {
     let (code, _, err) = common::run(&["live", "--web.config.file", "/nonexistent/web.yml", "-i", "lo"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--web.config.file /nonexistent/web.yml: cannot read"), "{err}");
+    // The same through a --config file (the key is quoted in TOML because of its dots).
+    let toml = dir.path().join("pixelwatch.toml");
+    std::fs::write(&toml, "listen = \"127.0.0.1:0\"\n\"web.config.file\" = \"/nonexistent/web.yml\"\n").unwrap();
+    let (code, _, err) = common::run(&["replay", "--config", toml.to_str().unwrap(), capture]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--web.config.file /nonexistent/web.yml: cannot read"), "{err}");
 }
 
 #[test]
