@@ -21,6 +21,10 @@ use tokio::net::TcpListener;
 use crate::sink::metrics::Metrics;
 use crate::sink::webconfig::WebConfig;
 
+/// Password checks (bcrypt) run at once; more wait, so that a flood of wrong passwords costs
+/// at most this many cores.
+const CONCURRENT_PASSWORD_CHECKS: usize = 2;
+
 /// Time a client gets to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -40,6 +44,13 @@ fn respond(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> 
     resp
 }
 
+/// The web configuration of a server and its limit on concurrent password checks.
+#[derive(Clone)]
+struct Web {
+    config: Arc<WebConfig>,
+    checks: Arc<tokio::sync::Semaphore>,
+}
+
 fn unauthorized() -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from_static(b"Unauthorized\n")));
     *resp.status_mut() = StatusCode::UNAUTHORIZED;
@@ -50,12 +61,17 @@ fn unauthorized() -> Response<Full<Bytes>> {
 }
 
 /// Answers one request: basic auth first (when configured), then the page, then the extra headers.
-async fn handle(metrics: Arc<Metrics>, web: Option<Arc<WebConfig>>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let Some(web) = web else { return respond(&metrics, &req) };
+async fn handle(metrics: Arc<Metrics>, web: Option<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let Some(Web { config: web, checks }) = web else { return respond(&metrics, &req) };
     let mut resp = if web.requires_auth() {
         let header = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes().to_vec());
         let checker = web.clone();
-        let ok = tokio::task::spawn_blocking(move || checker.authorize(header.as_deref())).await.unwrap_or(false);
+        let ok = match checks.acquire().await {
+            Ok(_permit) => {
+                tokio::task::spawn_blocking(move || checker.authorize(header.as_deref())).await.unwrap_or(false)
+            }
+            Err(_) => false,
+        };
         if ok { respond(&metrics, &req) } else { unauthorized() }
     } else {
         respond(&metrics, &req)
@@ -69,7 +85,7 @@ async fn handle(metrics: Arc<Metrics>, web: Option<Arc<WebConfig>>, req: Request
 }
 
 /// Serves HTTP/1.1 on one accepted connection (plain or TLS).
-async fn serve_connection<S>(io: S, metrics: Arc<Metrics>, web: Option<Arc<WebConfig>>)
+async fn serve_connection<S>(io: S, metrics: Arc<Metrics>, web: Option<Web>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -97,6 +113,8 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = web.as_ref().and_then(|w| w.tls.clone()).map(tokio_rustls::TlsAcceptor::from);
+    let checks = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS));
+    let web = web.map(|config| Web { config, checks });
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
