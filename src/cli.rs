@@ -168,6 +168,10 @@ pub struct ReplayArgs {
     /// With --listen: keep serving /metrics after the end of the replay, until SIGINT/SIGTERM.
     #[arg(long, requires = "listen")]
     pub hold: bool,
+    /// Prometheus exporter-toolkit web configuration (YAML) for /metrics: basic_auth_users with
+    /// bcrypt hashes, tls_server_config with cert_file and key_file. Read once at start.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Never show the progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -190,6 +194,10 @@ pub struct LiveArgs {
     /// Serve /metrics on ADDR. Keep it on loopback unless the network is trusted.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Prometheus exporter-toolkit web configuration (YAML) for /metrics: basic_auth_users with
+    /// bcrypt hashes, tls_server_config with cert_file and key_file. Read once at start.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Bytes captured per packet. The default keeps whole packets (also GRO/TSO-merged ones), so
     /// streams can be reassembled; lower it only to save CPU on a busy link.
     #[arg(long, value_name = "BYTES", default_value_t = 65_535, value_parser = clap::value_parser!(i32).range(256..=262_144))]

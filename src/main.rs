@@ -10,6 +10,7 @@ use clap::Parser;
 use pixelwatch::cli::{Cli, Command};
 use pixelwatch::commands::{self, Background, Failure, Hangup};
 use pixelwatch::sink::metrics::Metrics;
+use pixelwatch::sink::webconfig::WebConfig;
 
 fn main() -> ExitCode {
     let argv = match pixelwatch::config::expand(std::env::args_os().collect()) {
@@ -20,9 +21,25 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(argv);
+    let web_config = match &cli.command {
+        Command::Replay(args) => args.web_config_file.as_deref(),
+        Command::Live(args) => args.web_config_file.as_deref(),
+        _ => None,
+    };
+    let web = match web_config.map(WebConfig::load).transpose() {
+        Ok(web) => web.map(Arc::new),
+        Err(e) => {
+            eprintln!("pixelwatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for warning in web.iter().flat_map(|w| &w.warnings) {
+        eprintln!("pixelwatch: warning: {warning}");
+    }
+    let background = TokioBackground { web };
     let result = match cli.command {
-        Command::Replay(args) => commands::replay::run(args, &TokioBackground),
-        Command::Live(args) => commands::live::run(args, &TokioBackground),
+        Command::Replay(args) => commands::replay::run(args, &background),
+        Command::Live(args) => commands::live::run(args, &background),
         Command::Check(args) => commands::info::check(args),
         Command::Lists(args) => commands::info::lists(args),
         Command::Interfaces => commands::info::interfaces(),
@@ -40,8 +57,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Signal handling and the /metrics server on a tokio runtime in a thread of their own.
-struct TokioBackground;
+/// Signal handling and the /metrics server on a tokio runtime in a thread of their own; `web` is
+/// the `--web.config.file` (TLS, basic auth) of the server.
+struct TokioBackground {
+    web: Option<Arc<WebConfig>>,
+}
 
 impl Background for TokioBackground {
     fn start(&self, listen: Option<SocketAddr>, metrics: Arc<Metrics>) -> Result<commands::Running, Failure> {
@@ -76,6 +96,16 @@ impl Background for TokioBackground {
                 }
             }
         };
+        if let (Some(web), Some(addr)) = (&self.web, bound) {
+            let scheme = if web.tls.is_some() { "https" } else { "http" };
+            let auth = match web.users() {
+                0 => "no auth".to_owned(),
+                1 => "basic auth (1 user)".to_owned(),
+                n => format!("basic auth ({n} users)"),
+            };
+            eprintln!("pixelwatch: /metrics on {scheme}://{addr}/metrics with {auth} (--web.config.file)");
+        }
+        let web = self.web.clone();
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -97,7 +127,7 @@ impl Background for TokioBackground {
                     let server = async {
                         if let Some(listener) = listener {
                             let mut done = done_rx.clone();
-                            pixelwatch::sink::server::serve(listener, metrics, async move {
+                            pixelwatch::sink::server::serve_with(listener, metrics, web, async move {
                                 let _ = done.wait_for(|d| *d).await;
                             })
                             .await;
