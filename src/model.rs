@@ -137,8 +137,18 @@ pub enum ObservationKind {
     TlsSni { name: String, ech: bool },
     /// server_name of the ClientHello inside QUIC Initial packets.
     QuicSni { name: String, version: u32, ech: bool },
-    /// Host header (without port) and request target of an HTTP/1.x request (RFC 9112 §3).
-    HttpHost { name: String, path: String, method: String },
+    /// Host header (without port) and request target of an HTTP/1.x request (RFC 9112 §3), or
+    /// `:authority`/Host and `:path` of a request decrypted with the client's TLS key log
+    /// (`decrypted`). Referer and Cookie are kept for address-leak scanning only: they are never
+    /// written to an output.
+    HttpHost {
+        name: String,
+        path: String,
+        method: String,
+        referer: Option<String>,
+        cookie: Option<String>,
+        decrypted: bool,
+    },
     /// A TLS or QUIC connection that shows no usable name: attributed, when possible, through
     /// the names its client learned from DNS for the server address.
     UnnamedFlow { reason: UnnamedReason },

@@ -351,6 +351,9 @@ impl Stream {
                                     name,
                                     path: String::from_utf8_lossy(head.target).into_owned(),
                                     method: String::from_utf8_lossy(head.method).into_owned(),
+                                    referer: head.referer.map(|v| String::from_utf8_lossy(v).into_owned()),
+                                    cookie: head.cookie.map(|v| String::from_utf8_lossy(v).into_owned()),
+                                    decrypted: false,
                                 });
                             }
                             used += head.head_len.max(1);

@@ -138,10 +138,13 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
             field_str(s, "version", &format!("0x{version:08x}"));
             let _ = write!(s, ",\"ech\":{ech}");
         }
-        ObservationKind::HttpHost { name, path, method } => {
+        ObservationKind::HttpHost { name, path, method, decrypted, .. } => {
             field_name(s, "name", name);
             field_str(s, "path", path);
             field_str(s, "method", method);
+            if *decrypted {
+                s.push_str(",\"decrypted\":true");
+            }
         }
         ObservationKind::MailActivity => {}
         ObservationKind::UnnamedFlow { reason } => {
