@@ -1,0 +1,147 @@
+//! E-mail opens in the recorded captures of `captures/email/` against the expected opens written
+//! down when they were recorded (`captures/email/expected-opens.json`, from tshark's view of each
+//! capture, see `captures/email/EXPECTED.md`): exactly one open per opened mail (window, client,
+//! trackers), the proxied open, and no open for ordinary browsing — with the client as an IP
+//! address and with `--client-label mac`.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{root, run};
+use serde_json::Value;
+
+fn replay(capture: &str, extra: &[&str]) -> (Value, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let path = root().join("captures/email").join(capture);
+    let mut args = vec!["replay", "--summary", "json", "--events", events.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(path.to_str().unwrap());
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{capture}: {err}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    let opens = std::fs::read_to_string(events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "email_open")
+        .collect();
+    (summary, opens)
+}
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(root().join("captures/email/expected-opens.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn trackers(list: &Value) -> BTreeSet<String> {
+    list.as_array().unwrap().iter().map(|t| t["tracker"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Capture times are RFC 3339 with microseconds in both files: equal strings, equal instants.
+fn ts(v: &Value) -> &str {
+    v["ts"].as_str().unwrap()
+}
+
+fn check_capture(capture: &str, want: &Value, by_mac: bool) {
+    let mode = if by_mac { "--client-label mac" } else { "client = IP" };
+    let extra: &[&str] = if by_mac { &["--client-label", "mac"] } else { &[] };
+    let (summary, events) = replay(capture, extra);
+    let ours = summary["email_opens"].as_array().unwrap();
+    let client_of = |c: &Value| c[if by_mac { "mac" } else { "ipv4" }].as_str().unwrap().to_owned();
+
+    let want_opens = want["opens"].as_array().unwrap();
+    let want_proxied = want["proxied_opens"].as_array().unwrap();
+    assert_eq!(
+        ours.len(),
+        want_opens.len() + want_proxied.len(),
+        "{capture} ({mode}): opens {ours:#?}\nexpected {want_opens:#?} and proxied {want_proxied:#?}"
+    );
+    assert_eq!(summary["email_opens_total"].as_u64().unwrap() as usize, ours.len());
+    assert_eq!(events.len(), ours.len(), "{capture} ({mode}): one email_open event per open");
+
+    for w in want_opens {
+        let found: Vec<_> =
+            ours.iter().filter(|o| o["start"] == ts(&w["start"]) && o["end"] == ts(&w["end"])).collect();
+        assert_eq!(found.len(), 1, "{capture} ({mode}): no open for {} in {ours:#?}", w["mail"]);
+        let o = found[0];
+        assert_eq!(o["client"], client_of(&w["client"]), "{capture} ({mode}): {o:#}");
+        assert!(o["confidence"] == "high" || o["confidence"] == "medium", "{o:#}");
+        assert_eq!(trackers(&o["trackers"]), trackers(&w["trackers"]), "{capture} ({mode}): {}", w["mail"]);
+        // The companies and categories of the list the expectations were derived from.
+        for t in w["trackers"].as_array().unwrap() {
+            let ours = o["trackers"].as_array().unwrap().iter().find(|x| x["tracker"] == t["tracker"]).unwrap();
+            assert_eq!(ours["company"], t["company"]);
+            assert_eq!(ours["category"], t["category"]);
+        }
+        assert!(!o["context"].is_null(), "{capture} ({mode}): an open after IMAP activity names its context");
+    }
+    for w in want_proxied {
+        let found: Vec<_> =
+            ours.iter().filter(|o| o["confidence"] == "proxied" && o["start"] == ts(&w["start"])).collect();
+        assert_eq!(found.len(), 1, "{capture} ({mode}): no proxied open at {}", ts(&w["start"]));
+        let o = found[0];
+        assert_eq!(o["client"], client_of(&w["client"]));
+        assert_eq!(o["end"], ts(&w["end"]));
+        assert!(o["trackers"].as_array().unwrap().is_empty(), "the tracker behind a proxy is invisible: {o:#}");
+        let proxies: Vec<_> = o["proxies"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+        assert_eq!(proxies, [w["proxy_company"].as_str().unwrap()], "{o:#}");
+    }
+    for w in want["not_opens"].as_array().unwrap() {
+        assert_eq!(w["must_not_be_an_open"], true);
+        let (start, end) = (ts(&w["start"]), ts(&w["end"]));
+        // RFC 3339 strings of one format and zone compare like the instants they name.
+        let overlapping: Vec<_> = ours
+            .iter()
+            .filter(|o| o["start"].as_str().unwrap() <= end && o["end"].as_str().unwrap() >= start)
+            .collect();
+        assert!(overlapping.is_empty(), "{capture} ({mode}): {} became an open: {overlapping:#?}", w["activity"]);
+        // …and it is still seen as tracker contacts.
+        for t in w["trackers"].as_array().unwrap() {
+            let tracker = t["tracker"].as_str().unwrap();
+            assert!(
+                summary["tracker_contacts"].as_array().unwrap().iter().any(|c| c["tracker"] == tracker),
+                "{capture}: {tracker} contact missing"
+            );
+        }
+    }
+    // The proxied fetches are counted as such.
+    let fetched: u64 =
+        summary["proxied_fetches"].as_array().unwrap().iter().map(|p| p["fetches"].as_u64().unwrap()).sum();
+    assert_eq!(fetched > 0, !want_proxied.is_empty(), "{capture}: {:#}", summary["proxied_fetches"]);
+}
+
+#[test]
+fn recorded_opens_match_what_was_written_down() {
+    let expected = expected();
+    let captures = expected["captures"].as_object().unwrap();
+    assert!(captures.len() >= 2, "{captures:?}");
+    for (capture, want) in captures {
+        assert_eq!(want["params"]["open_gap_s"], 3.0, "the defaults the expectations assume");
+        assert_eq!(want["params"]["mail_context_s"], 30.0);
+        check_capture(capture, want, false);
+        check_capture(capture, want, true);
+    }
+}
+
+/// Replaying a capture twice gives identical events: correlation runs on capture time only.
+#[test]
+fn opens_are_deterministic() {
+    let (a_summary, a) = replay("mail-opens-gateway.pcap", &[]);
+    let (b_summary, b) = replay("mail-opens-gateway.pcap", &[]);
+    assert_eq!(a, b);
+    assert_eq!(a_summary["email_opens"], b_summary["email_opens"]);
+}
+
+/// A shorter mail context than the 2 s between alice's \Seen and her first mail's pixels loses
+/// that context, but the SendGrid pixel (an `email`-category tracker) still makes it an open;
+/// mail #2 (Klaviyo, Mailjet: both `email`) too. The flags change the inference as documented.
+#[test]
+fn mail_context_flag_changes_confidence_not_the_email_category_rule() {
+    let (summary, _) = replay("mail-opens-gateway.pcap", &["--mail-context", "1"]);
+    let opens = summary["email_opens"].as_array().unwrap();
+    let alice: Vec<_> = opens.iter().filter(|o| o["client"] == "10.99.0.101").collect();
+    assert_eq!(alice.len(), 2, "{opens:#?}");
+    assert!(alice.iter().all(|o| o["confidence"] == "medium"), "{alice:#?}");
+}
