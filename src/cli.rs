@@ -122,6 +122,15 @@ pub struct OpenArgs {
     /// Identify clients by IP address or by MAC address.
     #[arg(long, value_enum, default_value = "ip", value_name = "ip|mac")]
     pub client_label: ClientLabel,
+    /// Add a `client` label (IP or MAC address, per --client-label) to the tracker-contact and
+    /// e-mail-open metrics. The first --per-client-max clients with tracker activity get their
+    /// own value, the rest share client="other".
+    #[arg(long)]
+    pub per_client: bool,
+    /// Clients with a `client` label of their own under --per-client.
+    #[arg(long, value_name = "N", default_value_t = crate::sink::metrics::DEFAULT_PER_CLIENT_MAX,
+          value_parser = parse_per_client_max)]
+    pub per_client_max: usize,
 }
 
 impl OpenArgs {
@@ -132,6 +141,13 @@ impl OpenArgs {
             mail_context: micros(self.mail_context),
             ..Default::default()
         }
+    }
+}
+
+fn parse_per_client_max(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n @ 1..=1000) => Ok(n),
+        _ => Err(format!("`{s}`: give a number of clients between 1 and 1000")),
     }
 }
 

@@ -156,6 +156,8 @@ pub enum ObservationKind {
     /// connection to a mail-access host): the client is reading or sending mail. At most one a
     /// second per connection.
     MailActivity,
+    /// A DHCP or DHCPv6 message naming a device (host name, client identifier).
+    Dhcp(Box<DhcpClient>),
 }
 
 /// Why a connection has no usable name.
@@ -190,6 +192,7 @@ impl ObservationKind {
             ObservationKind::HttpHost { .. } => "http_host",
             ObservationKind::UnnamedFlow { .. } => "unnamed_flow",
             ObservationKind::MailActivity => "mail_activity",
+            ObservationKind::Dhcp(_) => "dhcp",
         }
     }
 
@@ -201,9 +204,40 @@ impl ObservationKind {
             | ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => name,
-            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => "",
+            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity | ObservationKind::Dhcp(_) => "",
         }
     }
+}
+
+/// What a DHCP message says about a device.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DhcpClient {
+    /// The device's Ethernet address (`chaddr` of an Ethernet-type DHCPv4 message); DHCPv6 has
+    /// none in the message (the packet's source MAC is the device's).
+    pub mac: Option<[u8; 6]>,
+    /// The address a server ACKed (`yiaddr` of a DHCPACK), or the client's current one (`ciaddr`).
+    pub addr: Option<std::net::Ipv4Addr>,
+    /// Host name (option 12) or Client FQDN, in DNS presentation form with hostile bytes escaped.
+    pub host_name: Option<String>,
+    /// Client identifier (option 61 / DHCPv6 DUID) as colon-separated hex.
+    pub client_id: Option<String>,
+    /// Sent by the client (a request), not by a server.
+    pub from_client: bool,
+}
+
+impl DhcpClient {
+    pub fn is_empty(&self) -> bool {
+        self.host_name.is_none() && self.client_id.is_none()
+    }
+}
+
+/// What DHCP told us a client calls itself, for events (never a metric label).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientName {
+    /// Host name (DHCP option 12, Client FQDN), presentation form.
+    pub host_name: Option<String>,
+    /// DHCP client identifier (option 61) or DHCPv6 DUID, colon-separated hex.
+    pub dhcp_id: Option<String>,
 }
 
 /// One observation with the capture time and the flow of the packet that completed it.
@@ -337,6 +371,8 @@ pub struct Contact {
     pub via: Via,
     /// The name itself is first-party; its CNAME chain reaches the tracker.
     pub cloaked: bool,
+    /// What the client calls itself (DHCP), filled in by the pipeline.
+    pub who: Option<std::sync::Arc<ClientName>>,
 }
 
 /// A connection to an encrypted-DNS resolver (DNS over TLS, HTTPS or QUIC): the client's DNS

@@ -11,7 +11,7 @@ use crate::correlate::contacts::{ContactLimits, Contacts};
 use crate::correlate::opens::{EmailOpen, OpenSettings, Opens};
 use crate::decode::{Decoded, Decoder, DefragLimits};
 use crate::flow::{FlowLimits, FlowTracker};
-use crate::model::{Category, Derived, Observation, Ts};
+use crate::model::{Category, Derived, Observation, ObservationKind, Ts};
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
 use crate::sink::summary::Summary;
@@ -140,10 +140,16 @@ impl Pipeline {
 
     /// Feeds what contacts derived to the e-mail open inference; appends the opens it decided.
     fn correlate(&mut self) {
-        for d in &self.found {
+        for obs in &self.observations {
+            if let ObservationKind::Dhcp(d) = &obs.kind {
+                self.clients.dhcp(d, obs.src_mac, obs.ts);
+            }
+        }
+        for d in &mut self.found {
             match d {
                 Derived::Contact(c) => {
                     let client = self.clients.resolve(c.client, c.client_mac, c.ts);
+                    c.who = self.clients.name(c.client, c.client_mac, c.ts);
                     self.opens.contact(client, c, &mut self.opened);
                 }
                 Derived::MailContext { client, client_mac, context } => {
@@ -152,12 +158,21 @@ impl Pipeline {
                 }
                 Derived::ProxiedFetch(f) => {
                     let client = self.clients.resolve(f.client, f.client_mac, f.ts);
+                    f.who = self.clients.name(f.client, f.client_mac, f.ts);
                     self.opens.proxied(client, f, &mut self.opened);
                 }
                 Derived::EncryptedDns(_) | Derived::EmailOpen(_) => {}
             }
         }
-        self.found.extend(self.opened.drain(..).map(Derived::EmailOpen));
+        self.take_opens();
+    }
+
+    /// Moves the opens decided so far into `found`, named by DHCP where it named their client.
+    fn take_opens(&mut self) {
+        for mut o in self.opened.drain(..) {
+            o.who = self.clients.name_of(&o.client, o.client_ip, o.end);
+            self.found.push(Derived::EmailOpen(o));
+        }
     }
 
     fn emit(&mut self) -> io::Result<()> {
@@ -171,7 +186,8 @@ impl Pipeline {
         for d in &self.found {
             match d {
                 Derived::Contact(c) => {
-                    self.metrics.contact(c);
+                    let clients = &mut self.clients;
+                    self.metrics.contact(c, || clients.resolve(c.client, c.client_mac, c.ts).to_string());
                     self.summary.contact(c);
                 }
                 Derived::EncryptedDns(e) => {
@@ -198,7 +214,7 @@ impl Pipeline {
     /// The end of the capture (or a shutdown): every pending burst is judged and written.
     pub fn finish(&mut self) -> io::Result<()> {
         self.opens.finish(&mut self.opened);
-        self.found.extend(self.opened.drain(..).map(Derived::EmailOpen));
+        self.take_opens();
         let result = self.emit();
         self.found.clear();
         result.and(self.flush())

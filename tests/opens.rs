@@ -67,6 +67,10 @@ fn check_capture(capture: &str, want: &Value, by_mac: bool) {
         assert_eq!(found.len(), 1, "{capture} ({mode}): no open for {} in {ours:#?}", w["mail"]);
         let o = found[0];
         assert_eq!(o["client"], client_of(&w["client"]), "{capture} ({mode}): {o:#}");
+        // Named by the DHCP exchange at the start of the capture (option 12 and option 61).
+        assert_eq!(o["client_name"], w["client"]["host_name"], "{capture} ({mode}): {o:#}");
+        let mac = w["client"]["mac"].as_str().unwrap();
+        assert_eq!(o["client_dhcp_id"], format!("01:{mac}"), "{o:#}");
         assert!(o["confidence"] == "high" || o["confidence"] == "medium", "{o:#}");
         assert_eq!(trackers(&o["trackers"]), trackers(&w["trackers"]), "{capture} ({mode}): {}", w["mail"]);
         // The companies and categories of the list the expectations were derived from.
@@ -83,6 +87,7 @@ fn check_capture(capture: &str, want: &Value, by_mac: bool) {
         assert_eq!(found.len(), 1, "{capture} ({mode}): no proxied open at {}", ts(&w["start"]));
         let o = found[0];
         assert_eq!(o["client"], client_of(&w["client"]));
+        assert_eq!(o["client_name"], w["client"]["host_name"], "{o:#}");
         assert_eq!(o["end"], ts(&w["end"]));
         assert!(o["trackers"].as_array().unwrap().is_empty(), "the tracker behind a proxy is invisible: {o:#}");
         let proxies: Vec<_> = o["proxies"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
@@ -144,4 +149,46 @@ fn mail_context_flag_changes_confidence_not_the_email_category_rule() {
     let alice: Vec<_> = opens.iter().filter(|o| o["client"] == "10.99.0.101").collect();
     assert_eq!(alice.len(), 2, "{opens:#?}");
     assert!(alice.iter().all(|o| o["confidence"] == "medium"), "{alice:#?}");
+}
+
+/// `--per-client`: the contact and open metrics get a `client` label; past `--per-client-max`
+/// clients the rest share `client="other"`; without the flag there is no such label.
+#[test]
+fn per_client_labels_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_of = |extra: &[&str]| {
+        let out = dir.path().join("metrics.prom");
+        let capture = root().join("captures/email/mail-opens-gateway.pcap");
+        let mut args = vec!["replay", "--summary", "none", "--metrics-out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(capture.to_str().unwrap());
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        std::fs::read_to_string(out).unwrap()
+    };
+    let clients = |text: &str, metric: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| l.starts_with(metric))
+            .filter_map(|l| l.split("client=\"").nth(1))
+            .map(|v| v.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    let plain = metrics_of(&[]);
+    assert!(clients(&plain, "pixelwatch_tracker_contacts_total{").is_empty(), "{plain}");
+    let all = metrics_of(&["--per-client"]);
+    let want: BTreeSet<String> = ["10.99.0.101", "10.99.0.102"].map(String::from).into();
+    assert_eq!(clients(&all, "pixelwatch_tracker_contacts_total{"), want, "dual-stack devices are one client each");
+    assert!(all.contains("pixelwatch_email_opens_total{client=\"10.99.0.101\",confidence=\"high\"} 2"), "{all}");
+    assert!(all.contains("pixelwatch_email_opens_total{client=\"10.99.0.102\",confidence=\"proxied\"} 1"), "{all}");
+    let capped = metrics_of(&["--per-client", "--per-client-max", "1"]);
+    let got = clients(&capped, "pixelwatch_tracker_contacts_total{");
+    assert_eq!(got, ["10.99.0.101", "other"].map(String::from).into(), "{capped}");
+    assert!(capped.contains("pixelwatch_email_opens_total{client=\"other\",confidence=\"proxied\"} 1"), "{capped}");
+    let by_mac = metrics_of(&["--per-client", "--client-label", "mac"]);
+    assert!(
+        by_mac.contains("pixelwatch_email_opens_total{client=\"02:99:00:00:01:01\",confidence=\"high\"} 2"),
+        "{by_mac}"
+    );
+    let (code, _, err) = run(&["replay", "--per-client-max", "0", "-"]);
+    assert_eq!(code, 2, "{err}");
 }

@@ -10,7 +10,7 @@ use crate::trackers::SharedTrackers;
 
 pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     let db = Arc::new(load_trackers(&args.lists)?);
-    let metrics = new_metrics(&db, &args.lists);
+    let metrics = new_metrics(&db, &args.lists, &args.opens);
     let events = open_events(&args.events)?;
     let opts = LiveOptions {
         interface: args.interface.clone(),

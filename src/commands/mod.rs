@@ -199,8 +199,9 @@ pub fn open_events(args: &EventArgs) -> Result<Option<EventWriter>, Failure> {
 }
 
 /// Metrics with the list sizes filled in and the tracker label cap of `--max-tracker-series`.
-pub fn new_metrics(db: &TrackerDb, args: &ListArgs) -> Arc<Metrics> {
-    let metrics = Metrics::new(usize::try_from(args.max_tracker_series).unwrap_or(usize::MAX));
+pub fn new_metrics(db: &TrackerDb, args: &ListArgs, opens: &crate::cli::OpenArgs) -> Arc<Metrics> {
+    let per_client = opens.per_client.then_some(opens.per_client_max);
+    let metrics = Metrics::with_options(usize::try_from(args.max_tracker_series).unwrap_or(usize::MAX), per_client);
     for list in db.lists() {
         metrics.list_entries(&list.name, list.entries);
     }

@@ -21,7 +21,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         return Err(Failure::Usage("standard input (`-`) can be replayed only once".into()));
     }
     let db = Arc::new(load_trackers(&args.lists)?);
-    let metrics = new_metrics(&db, &args.lists);
+    let metrics = new_metrics(&db, &args.lists, &args.opens);
     let events = open_events(&args.events)?;
     let events_on_stdout = args.events.events.as_deref() == Some("-");
     let running = background.start(args.listen, metrics.clone())?;

@@ -142,6 +142,7 @@ impl Contacts {
                 }
                 self.by_address(db, obs, derived);
             }
+            ObservationKind::Dhcp(_) => {}
             ObservationKind::MailActivity => {
                 let context = MailContext { kind: ContextKind::MailFlow, ts: obs.ts, flow, name: None };
                 derived.push(Derived::MailContext { client: flow.src, client_mac: obs.src_mac, context });
@@ -236,7 +237,7 @@ impl Contacts {
             ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => known(name),
-            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => false,
+            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity | ObservationKind::Dhcp(_) => false,
         }
     }
 }
@@ -262,6 +263,7 @@ fn contact(
         category: entry.category,
         via,
         cloaked,
+        who: None,
     })
 }
 
@@ -291,6 +293,7 @@ fn context_host(
                     proxy: entry.company.clone(),
                     category: entry.category,
                     via,
+                    who: None,
                 }));
             }
             return;

@@ -131,6 +131,8 @@ pub struct ProxiedFetch {
     pub proxy: Arc<str>,
     pub category: Category,
     pub via: Via,
+    /// What the client calls itself (DHCP), filled in by the pipeline.
+    pub who: Option<Arc<crate::model::ClientName>>,
 }
 
 /// One tracker of an open, with how many contacts it had in the burst.
@@ -157,6 +159,8 @@ pub struct EmailOpen {
     pub context: Option<MailContext>,
     /// Flows of the burst's contacts (and of the context), for evidence.
     pub flows: Vec<FlowTuple>,
+    /// What the client calls itself (DHCP), filled in by the pipeline.
+    pub who: Option<Arc<crate::model::ClientName>>,
 }
 
 #[derive(Debug)]
@@ -382,6 +386,7 @@ impl Opens {
             proxies: b.proxies,
             context,
             flows,
+            who: None,
         });
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Every entry point returns an [`Outcome`] and never panics, whatever the bytes.
 
+pub mod dhcp;
 pub mod dns;
 pub mod h2;
 pub mod http;

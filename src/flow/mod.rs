@@ -31,6 +31,15 @@ pub type MailHostPredicate = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// At most one mail-activity observation per connection per this much capture time.
 const ACTIVITY_EVERY: i64 = Ts::MICROS_PER_SEC;
 
+/// DHCP (client 68 → server 67 and back) and DHCPv6 (client 546 → server 547) messages.
+fn dhcp_message(sport: u16, dport: u16, payload: &[u8]) -> Option<crate::model::DhcpClient> {
+    match (sport, dport) {
+        (68, 67) | (67, 68) | (67, 67) => crate::extract::dhcp::parse_v4(payload),
+        (546, 547) => crate::extract::dhcp::parse_v6(payload),
+        _ => None,
+    }
+}
+
 pub fn is_dns_port(port: u16) -> bool {
     DNS_PORTS.contains(&port)
 }
@@ -111,7 +120,9 @@ impl FlowTracker {
         self.unnamed_udp.expire(ts, |_, _| {});
         match seg.l4 {
             L4::Udp { sport, dport, payload } => {
-                if is_dns_port(sport) || is_dns_port(dport) {
+                if let Some(dhcp) = dhcp_message(sport, dport, payload) {
+                    self.kinds.push(ObservationKind::Dhcp(Box::new(dhcp)));
+                } else if is_dns_port(sport) || is_dns_port(dport) {
                     match dns::parse_message(payload) {
                         Outcome::Found(m) => dns_observations(&m, &mut self.kinds),
                         Outcome::Malformed => self.dns_malformed += 1,

@@ -95,6 +95,17 @@ fn field_name(s: &mut String, key: &str, presentation: &str) {
     }
 }
 
+/// `client_name` (DHCP host name) and `client_dhcp_id` (DHCP client identifier), when known.
+pub fn field_who(s: &mut String, who: Option<&crate::model::ClientName>) {
+    let Some(who) = who else { return };
+    if let Some(name) = &who.host_name {
+        field_name(s, "client_name", name);
+    }
+    if let Some(id) = &who.dhcp_id {
+        field_str(s, "client_dhcp_id", id);
+    }
+}
+
 /// `proto` of DNS observations, as in the corpus: by port.
 pub fn dns_proto(flow: &FlowTuple) -> &'static str {
     let has = |p: u16| flow.sport == p || flow.dport == p;
@@ -147,6 +158,21 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
             }
         }
         ObservationKind::MailActivity => {}
+        ObservationKind::Dhcp(d) => {
+            if let Some(name) = &d.host_name {
+                field_name(s, "host_name", name);
+            }
+            if let Some(id) = &d.client_id {
+                field_str(s, "client_id", id);
+            }
+            if let Some(mac) = &d.mac {
+                field_str(s, "mac", &crate::correlate::opens::ClientId::Mac(*mac).to_string());
+            }
+            if let Some(addr) = &d.addr {
+                field_str(s, "addr", &addr.to_string());
+            }
+            let _ = write!(s, ",\"from_client\":{}", d.from_client);
+        }
         ObservationKind::UnnamedFlow { reason } => {
             field_str(s, "reason", reason.as_str());
             if let UnnamedReason::QuicUnsupported(v) | UnnamedReason::QuicUndecryptable(v) = reason {
@@ -160,6 +186,7 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
 pub fn format_contact(s: &mut String, c: &Contact) {
     head(s, "tracker_contact", c.ts, &c.flow);
     field_str(s, "client", &c.client.to_string());
+    field_who(s, c.who.as_deref());
     field_name(s, "name", &c.name);
     field_name(s, "matched", &c.matched);
     field_str(s, "tracker", &c.tracker);
@@ -172,6 +199,7 @@ pub fn format_contact(s: &mut String, c: &Contact) {
 pub fn format_proxied_fetch(s: &mut String, f: &crate::correlate::opens::ProxiedFetch) {
     head(s, "proxied_fetch", f.ts, &f.flow);
     field_str(s, "client", &f.client.to_string());
+    field_who(s, f.who.as_deref());
     field_name(s, "name", &f.name);
     field_str(s, "proxy", &f.proxy);
     field_str(s, "category", f.category.as_str());

@@ -3,6 +3,11 @@
 //! Label values come from enums, list entries and companies, never from raw traffic. The set of
 //! tracker label combinations is capped: past the cap, contacts are counted under
 //! `tracker="other"` and the overflow itself is counted.
+//!
+//! With `--per-client` the contact and open metrics also carry a `client` label: the first N
+//! clients with tracker activity get their own value (their IP or MAC address, as in events), the
+//! rest share `client="other"`. Counters cannot move between series, so "first N by activity"
+//! is what a bounded label can honestly be; on a home gateway it is the household's devices.
 
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +41,31 @@ pub struct Metrics {
     /// `result="ok"`, `result="error"`.
     list_reloads: [IntCounter; 2],
     cache: Mutex<ContactHandles>,
+    /// `--per-client`: the cap on `client` label values and those given so far.
+    per_client: Option<Mutex<ClientLabels>>,
+}
+
+/// Default number of clients with a `client` label of their own (`--per-client-max`).
+pub const DEFAULT_PER_CLIENT_MAX: usize = 16;
+
+struct ClientLabels {
+    max: usize,
+    given: foldhash::HashSet<Arc<str>>,
+}
+
+impl ClientLabels {
+    /// The label value for `client`: itself while there is room, else `other`.
+    fn label(&mut self, client: &str) -> Arc<str> {
+        if let Some(l) = self.given.get(client) {
+            return l.clone();
+        }
+        if self.given.len() < self.max {
+            let l: Arc<str> = Arc::from(client);
+            self.given.insert(l.clone());
+            return l;
+        }
+        Arc::from("other")
+    }
 }
 
 /// (tracker, company, category) label values.
@@ -44,7 +74,8 @@ type LabelSet = (Arc<str>, Arc<str>, &'static str);
 struct ContactHandles {
     cap: usize,
     seen: HashMap<LabelSet, ()>,
-    handles: HashMap<(LabelSet, Via), IntCounter>,
+    /// By label set, via and (with `--per-client`) client label.
+    handles: HashMap<(LabelSet, Via, Option<Arc<str>>), IntCounter>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
@@ -76,12 +107,22 @@ pub fn kind_index(kind: &ObservationKind) -> Option<usize> {
         ObservationKind::TlsSni { .. } => Some(2),
         ObservationKind::QuicSni { .. } => Some(3),
         ObservationKind::HttpHost { .. } => Some(4),
-        ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => None,
+        ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity | ObservationKind::Dhcp(_) => None,
     }
 }
 
 impl Metrics {
     pub fn new(tracker_label_cap: usize) -> Metrics {
+        Metrics::with_options(tracker_label_cap, None)
+    }
+
+    /// `per_client`: `Some(N)` adds a `client` label to the contact and open metrics, with at
+    /// most N distinct values besides `other`.
+    pub fn with_options(tracker_label_cap: usize, per_client: Option<usize>) -> Metrics {
+        let client_label: &[&str] = if per_client.is_some() { &["client"] } else { &[] };
+        let with_client = |labels: &[&'static str]| -> Vec<&'static str> {
+            labels.iter().copied().chain(client_label.iter().copied()).collect()
+        };
         let registry = Registry::new();
         let packets = counter(&registry, "pixelwatch_packets_total", "Packets read from the capture.");
         let bytes =
@@ -110,7 +151,7 @@ impl Metrics {
             &registry,
             "pixelwatch_tracker_contacts_total",
             "Contacts with tracker hosts: once per DNS lookup, TLS/QUIC flow or HTTP request.",
-            &["tracker", "company", "category", "via"],
+            &with_client(&["tracker", "company", "category", "via"]),
         );
         let tracker_label_overflow = counter(
             &registry,
@@ -147,13 +188,13 @@ impl Metrics {
             &registry,
             "pixelwatch_email_opens_total",
             "E-mail opens inferred from bursts of tracker contacts with mail context, by confidence (high, medium, proxied).",
-            &["confidence"],
+            &with_client(&["confidence"]),
         );
         let email_open_contacts = counter_vec(
             &registry,
             "pixelwatch_email_open_tracker_contacts_total",
             "Tracker contacts that were part of an e-mail open.",
-            &["tracker", "company", "category"],
+            &with_client(&["tracker", "company", "category"]),
         );
         let proxied_fetches = counter_vec(
             &registry,
@@ -188,6 +229,7 @@ impl Metrics {
             email_open_contacts,
             proxied_fetches,
             list_reloads,
+            per_client: per_client.map(|max| Mutex::new(ClientLabels { max, given: Default::default() })),
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -208,29 +250,47 @@ impl Metrics {
         }
     }
 
-    pub fn contact(&self, c: &Contact) {
+    /// The `client` label value of `client` with `--per-client` (None without it).
+    fn client_label(&self, client: impl FnOnce() -> String) -> Option<Arc<str>> {
+        let labels = self.per_client.as_ref()?;
+        let client = client();
+        Some(labels.lock().unwrap_or_else(|e| e.into_inner()).label(&client))
+    }
+
+    /// Counts a tracker contact; `client` is the resolved client (IP or MAC address as text),
+    /// used only with `--per-client`.
+    pub fn contact(&self, c: &Contact, client: impl FnOnce() -> String) {
+        let client = self.client_label(client);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let set: LabelSet = (c.tracker.clone(), c.company.clone(), c.category.as_str());
-        let key = (set.clone(), c.via);
+        let key = (set.clone(), c.via, client);
         if let Some(h) = cache.handles.get(&key) {
             h.inc();
             return;
         }
         let fits = cache.seen.contains_key(&set) || cache.seen.len() < cache.cap;
-        if fits {
+        let mut values = if fits {
             cache.seen.insert(set, ());
-            let h =
-                self.tracker_contacts.with_label_values(&[&c.tracker, &c.company, c.category.as_str(), c.via.as_str()]);
-            h.inc();
-            cache.handles.insert(key, h);
+            vec![&*c.tracker, &*c.company, c.category.as_str(), c.via.as_str()]
         } else {
             self.tracker_label_overflow.inc();
-            self.tracker_contacts.with_label_values(&["other", "other", c.category.as_str(), c.via.as_str()]).inc();
+            vec!["other", "other", c.category.as_str(), c.via.as_str()]
+        };
+        if let Some(client) = &key.2 {
+            values.push(client);
+        }
+        let h = self.tracker_contacts.with_label_values(&values);
+        h.inc();
+        if fits {
+            cache.handles.insert(key, h);
         }
     }
 
     pub fn email_open(&self, o: &crate::correlate::opens::EmailOpen) {
-        self.email_opens.with_label_values(&[o.confidence.as_str()]).inc();
+        let client = self.client_label(|| o.client.to_string());
+        let mut values = vec![o.confidence.as_str()];
+        values.extend(client.as_deref());
+        self.email_opens.with_label_values(&values).inc();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for t in &o.trackers {
             let set: LabelSet = (t.tracker.clone(), t.company.clone(), t.category.as_str());
@@ -241,9 +301,9 @@ impl Metrics {
             } else {
                 ("other", "other")
             };
-            self.email_open_contacts
-                .with_label_values(&[tracker, company, t.category.as_str()])
-                .inc_by(u64::from(t.contacts));
+            let mut values = vec![tracker, company, t.category.as_str()];
+            values.extend(client.as_deref());
+            self.email_open_contacts.with_label_values(&values).inc_by(u64::from(t.contacts));
         }
     }
 

@@ -222,9 +222,14 @@ impl Summary {
                 });
                 let _ = writeln!(
                     s,
-                    "  {} {} {} ({}): {told}; {context}",
+                    "  {} {}{} {} ({}): {told}; {context}",
                     o.start.rfc3339(),
                     o.client,
+                    o.who
+                        .as_ref()
+                        .and_then(|w| w.host_name.as_deref())
+                        .map(|n| format!(" ({})", crate::extract::name::display(n)))
+                        .unwrap_or_default(),
                     o.confidence.as_str(),
                     duration_ms(o.end.since(o.start)),
                 );
@@ -257,6 +262,19 @@ impl Summary {
 
 /// An e-mail open as a JSON object (summary and events share it).
 pub fn open_json(o: &crate::correlate::opens::EmailOpen) -> Value {
+    let mut v = open_members(o);
+    if let (Some(who), Value::Object(members)) = (&o.who, &mut v) {
+        if let Some(name) = &who.host_name {
+            members.insert("client_name".into(), Value::from(crate::extract::name::display(name).into_owned()));
+        }
+        if let Some(id) = &who.dhcp_id {
+            members.insert("client_dhcp_id".into(), Value::from(id.as_str()));
+        }
+    }
+    v
+}
+
+fn open_members(o: &crate::correlate::opens::EmailOpen) -> Value {
     json!({
         "client": o.client.to_string(),
         "client_ip": o.client_ip.to_string(),

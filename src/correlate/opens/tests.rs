@@ -28,6 +28,7 @@ fn contact(ms: i64, tracker: &str, company: &str, category: Category) -> Contact
         category,
         via: Via::Tls,
         cloaked: false,
+        who: None,
     }
 }
 
@@ -86,6 +87,7 @@ fn run(steps: Vec<Step>) -> Vec<EmailOpen> {
                     proxy: Arc::from("Google (Gmail image proxy)"),
                     category: Category::ImageProxy,
                     via: Via::Tls,
+                    who: None,
                 };
                 opens.tick(f.ts, &mut out);
                 opens.proxied(client(), &f, &mut out);
