@@ -98,6 +98,10 @@ pub struct EventArgs {
     /// those that touch a tracker or a mail host.
     #[arg(long, requires = "events")]
     pub events_all: bool,
+    /// For each e-mail open, write a folder under DIR (created if missing) with the open's events,
+    /// a pcap of the packets of the flows involved, and a README.txt for a complaint.
+    #[arg(long, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
 }
 
 /// How clients are told apart.

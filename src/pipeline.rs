@@ -13,6 +13,7 @@ use crate::decode::{Decoded, Decoder, DefragLimits};
 use crate::flow::{FlowLimits, FlowTracker};
 use crate::model::{Category, Derived, Observation, ObservationKind, Ts};
 use crate::sink::events::EventWriter;
+use crate::sink::evidence::Evidence;
 use crate::sink::metrics::Metrics;
 use crate::sink::summary::Summary;
 use crate::trackers::{SharedTrackers, TrackerDb, TrackerView};
@@ -43,6 +44,9 @@ pub struct Pipeline {
     opened: Vec<EmailOpen>,
     clients: Clients,
     since_sync: u32,
+    /// `--evidence DIR`: recent packets and events, and a folder per open.
+    evidence: Option<Evidence>,
+    line: String,
 }
 
 /// Mail-access and webmail hosts of the lists: TLS connections to them are mail connections.
@@ -76,7 +80,23 @@ impl Pipeline {
             opened: Vec::new(),
             clients: Clients::new(false, limits.contacts.addr_names),
             since_sync: 0,
+            evidence: None,
+            line: String::new(),
         }
+    }
+
+    /// Writes a folder per e-mail open under `dir` (see [`Evidence`]); packets are kept for the
+    /// open settings' mail context and open gap, plus a minute.
+    pub fn with_evidence(mut self, dir: std::path::PathBuf, settings: &OpenSettings) -> Pipeline {
+        let keep = settings.mail_context + settings.open_gap + 60 * Ts::MICROS_PER_SEC;
+        let lists = crate::sink::evidence::describe_lists(&self.db);
+        self.evidence = Some(Evidence::new(dir, keep, lists));
+        self
+    }
+
+    /// Evidence folders written so far, and the first error writing one.
+    pub fn evidence_status(&self) -> Option<(u64, Option<&str>)> {
+        self.evidence.as_ref().map(|e| (e.written, e.error.as_deref()))
     }
 
     /// E-mail open inference settings, and whether clients are MAC addresses (`--client-label mac`).
@@ -111,7 +131,12 @@ impl Pipeline {
             self.sync_stats();
         }
         match self.decoder.decode(ts, linktype, data) {
-            Decoded::Segment(seg) => self.flows.handle(ts, &seg, &mut self.observations),
+            Decoded::Segment(seg) => {
+                if let Some(ev) = &mut self.evidence {
+                    ev.packet(ts, linktype, data, wire_len, Some(&seg.flow_tuple()));
+                }
+                self.flows.handle(ts, &seg, &mut self.observations)
+            }
             Decoded::Skipped => {}
             Decoded::Error(layer) => {
                 self.metrics.decode_error(layer);
@@ -206,6 +231,17 @@ impl Pipeline {
             }
             if let Some(events) = &mut self.events {
                 events.derived(d)?;
+            }
+            if let Some(ev) = &mut self.evidence {
+                self.line.clear();
+                if crate::sink::events::format_derived(&mut self.line, d) {
+                    match d {
+                        Derived::EmailOpen(o) => ev.open(o, &self.line),
+                        Derived::Contact(c) => ev.line(c.ts, &c.flow, &self.line),
+                        Derived::ProxiedFetch(f) => ev.line(f.ts, &f.flow, &self.line),
+                        _ => {}
+                    }
+                }
             }
         }
         Ok(())

@@ -192,3 +192,66 @@ fn per_client_labels_are_capped() {
     let (code, _, err) = run(&["replay", "--per-client-max", "0", "-"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `--evidence DIR`: one folder per open with its events, a pcap of its flows that libpcap reads
+/// back (and that, replayed alone, shows the same open), and a README naming device and companies.
+#[test]
+fn evidence_folders_hold_each_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    let capture = root().join("captures/email/mail-opens-gateway.pcap");
+    let (code, _, err) =
+        run(&["replay", "--summary", "none", "--evidence", evidence.to_str().unwrap(), capture.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 evidence folder(s)"), "{err}");
+    let mut folders: Vec<_> = std::fs::read_dir(&evidence).unwrap().flatten().map(|e| e.path()).collect();
+    folders.sort();
+    assert_eq!(folders.len(), 3, "{folders:?}");
+    let want = expected();
+    let want = &want["captures"]["mail-opens-gateway.pcap"]["opens"];
+    for (folder, w) in folders.iter().zip(want.as_array().unwrap()) {
+        let readme = std::fs::read_to_string(folder.join("README.txt")).unwrap();
+        assert!(readme.contains(&format!("When:    {}", ts(&w["start"]))), "{readme}");
+        assert!(readme.contains("calls itself \"alice-laptop\" (DHCP)"), "{readme}");
+        assert!(readme.contains("embedded (tsv, "), "{readme}");
+        for t in w["trackers"].as_array().unwrap() {
+            let line = format!(
+                "  - {} ({}, list entry {})",
+                t["company"].as_str().unwrap(),
+                t["category"].as_str().unwrap(),
+                t["tracker"].as_str().unwrap()
+            );
+            assert!(readme.contains(&line), "{line} missing from {readme}");
+        }
+        let events = std::fs::read_to_string(folder.join("events.jsonl")).unwrap();
+        let events: Vec<Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let open = events.last().unwrap();
+        assert_eq!(open["kind"], "email_open");
+        assert_eq!(open["start"], ts(&w["start"]));
+        let contacts = events.iter().filter(|e| e["kind"] == "tracker_contact").count();
+        assert!(contacts >= w["trackers"].as_array().unwrap().len(), "{events:#?}");
+        // The pcap is a real libpcap savefile of the open's flows: replayed alone, the same open.
+        let (summary, _) = {
+            let out = tempfile::tempdir().unwrap();
+            let ev = out.path().join("e.jsonl");
+            let pcap = folder.join("packets.pcap");
+            let (code, stdout, err) =
+                run(&["replay", "--summary", "json", "--events", ev.to_str().unwrap(), pcap.to_str().unwrap()]);
+            assert_eq!(code, 0, "{err}");
+            (serde_json::from_str::<Value>(&stdout).unwrap(), ())
+        };
+        let opens = summary["email_opens"].as_array().unwrap();
+        assert_eq!(opens.len(), 1, "{}: {opens:#?}", folder.display());
+        assert_eq!(trackers(&opens[0]["trackers"]), trackers(&w["trackers"]));
+        assert!(summary["packets"].as_u64().unwrap() < 616, "only the open's flows");
+    }
+    let proxied = std::fs::read_to_string(folders[2].join("README.txt")).unwrap();
+    assert!(proxied.contains("Confidence: proxied") && proxied.contains("bob-phone"), "{proxied}");
+    assert!(proxied.contains("none visible: the images were fetched through Google (Gmail image proxy)"), "{proxied}");
+    // A path that cannot be a folder: a usage error naming it, before anything is read.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let (code, _, err) = run(&["replay", "--evidence", file.to_str().unwrap(), capture.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--evidence") && err.contains("file"), "{err}");
+}

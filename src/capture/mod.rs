@@ -19,6 +19,7 @@ pub mod live;
 pub mod offline;
 mod pcapng_fallback;
 pub mod privileges;
+pub mod savefile;
 
 #[cfg(test)]
 mod corpus_tests;

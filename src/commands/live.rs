@@ -40,6 +40,8 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
         .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
         .with_tracker_updates(shared_lists);
+    let pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
+    let event_args = &args.events;
     let stop = running.stop_flag();
     let cap = &mut cap;
     let interface = cap.interface().to_owned();
@@ -68,6 +70,7 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
                     },
                 );
                 let _ = pipeline.borrow_mut().finish();
+                crate::commands::report_evidence(&pipeline.borrow(), event_args);
                 result
             });
         match capture_thread {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::cli::{EventArgs, ListArgs};
+use crate::pipeline::Pipeline;
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
 use crate::trackers::{ListSpec, Reload, Reloader, SharedTrackers, TrackerDb};
@@ -196,6 +197,28 @@ pub fn open_events(args: &EventArgs) -> Result<Option<EventWriter>, Failure> {
         Box::new(BufWriter::with_capacity(64 * 1024, file))
     };
     Ok(Some(EventWriter::new(out, args.events_all)))
+}
+
+/// Adds `--evidence DIR` to the pipeline: the folder is created now, so that a bad path fails
+/// before the capture starts.
+pub fn with_evidence(
+    pipeline: Pipeline,
+    events: &EventArgs,
+    opens: &crate::cli::OpenArgs,
+) -> Result<Pipeline, Failure> {
+    let Some(dir) = &events.evidence else { return Ok(pipeline) };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Usage(format!("--evidence {}: cannot create the folder: {e}", dir.display())))?;
+    Ok(pipeline.with_evidence(dir.clone(), &opens.settings()))
+}
+
+/// One line on standard error about the evidence folders written (with `--evidence`).
+pub fn report_evidence(pipeline: &Pipeline, events: &EventArgs) {
+    let (Some((written, error)), Some(dir)) = (pipeline.evidence_status(), &events.evidence) else { return };
+    eprintln!("pixelwatch: {written} evidence folder(s) in {}", dir.display());
+    if let Some(e) = error {
+        eprintln!("pixelwatch: some evidence could not be written: {e}");
+    }
 }
 
 /// Metrics with the list sizes filled in and the tracker label cap of `--max-tracker-series`.

@@ -29,8 +29,9 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         eprintln!("pixelwatch: serving metrics on http://{addr}/metrics");
     }
 
-    let mut pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
+    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
         .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac);
+    let mut pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
     let started = Instant::now();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();
     let mut failure: Option<Failure> = None;
@@ -71,6 +72,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
     if let Err(e) = pipeline.finish() {
         failure.get_or_insert(Failure::Runtime(format!("cannot write events: {e}")));
     }
+    crate::commands::report_evidence(&pipeline, &args.events);
     if let Some(path) = &args.metrics_out {
         write_atomically(path, metrics.encode().as_bytes())
             .map_err(|e| Failure::Usage(format!("--metrics-out {}: {e}", path.display())))?;

@@ -100,6 +100,17 @@ pub struct Segment<'a> {
     pub truncated: bool,
 }
 
+impl Segment<'_> {
+    /// The packet's transport and addresses.
+    pub fn flow_tuple(&self) -> crate::model::FlowTuple {
+        let (transport, sport, dport) = match self.l4 {
+            L4::Tcp { sport, dport, .. } => (crate::model::Transport::Tcp, sport, dport),
+            L4::Udp { sport, dport, .. } => (crate::model::Transport::Udp, sport, dport),
+        };
+        crate::model::FlowTuple { transport, src: self.src, dst: self.dst, sport, dport }
+    }
+}
+
 /// The result of decoding one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoded<'a> {

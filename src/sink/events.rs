@@ -37,12 +37,8 @@ impl EventWriter {
     /// A derived event (tracker contact, encrypted-DNS flow…): always logged.
     pub fn derived(&mut self, d: &Derived) -> io::Result<()> {
         self.line.clear();
-        match d {
-            Derived::Contact(c) => format_contact(&mut self.line, c),
-            Derived::EncryptedDns(e) => format_encrypted_dns(&mut self.line, e),
-            Derived::ProxiedFetch(f) => format_proxied_fetch(&mut self.line, f),
-            Derived::EmailOpen(o) => format_email_open(&mut self.line, o),
-            Derived::MailContext { .. } => return Ok(()),
+        if !format_derived(&mut self.line, d) {
+            return Ok(());
         }
         self.emit()
     }
@@ -56,6 +52,18 @@ impl EventWriter {
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Appends the event line of a derived fact (no newline); false for those that have none.
+pub fn format_derived(s: &mut String, d: &Derived) -> bool {
+    match d {
+        Derived::Contact(c) => format_contact(s, c),
+        Derived::EncryptedDns(e) => format_encrypted_dns(s, e),
+        Derived::ProxiedFetch(f) => format_proxied_fetch(s, f),
+        Derived::EmailOpen(o) => format_email_open(s, o),
+        Derived::MailContext { .. } => return false,
+    }
+    true
 }
 
 /// `"kind":…,"ts":…,"transport":…,"src":…,"dst":…,"sport":…,"dport":…` (no braces).

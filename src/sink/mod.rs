@@ -2,6 +2,7 @@
 //! The only layer besides `capture` that does I/O, and (with `main`) the only one that knows tokio.
 
 pub mod events;
+pub mod evidence;
 pub mod metrics;
 pub mod progress;
 pub mod server;
