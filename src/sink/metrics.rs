@@ -30,6 +30,7 @@ pub struct Metrics {
     observations: [IntCounter; 5],
     tracker_contacts: IntCounterVec,
     tracker_label_overflow: IntCounter,
+    cloaked_contacts: IntCounterVec,
     flows: IntGauge,
     flow_evictions: IntCounterVec,
     list_entries: IntGaugeVec,
@@ -153,6 +154,12 @@ impl Metrics {
             "Contacts with tracker hosts: once per DNS lookup, TLS/QUIC flow or HTTP request.",
             &with_client(&["tracker", "company", "category", "via"]),
         );
+        let cloaked_contacts = counter_vec(
+            &registry,
+            "pixelwatch_cloaked_tracker_contacts_total",
+            "Tracker contacts through a first-party name whose DNS CNAME chain reaches the tracker (CNAME cloaking); also counted in pixelwatch_tracker_contacts_total.",
+            &["tracker", "company", "category"],
+        );
         let tracker_label_overflow = counter(
             &registry,
             "pixelwatch_tracker_label_overflow_total",
@@ -220,6 +227,7 @@ impl Metrics {
             observations,
             tracker_contacts,
             tracker_label_overflow,
+            cloaked_contacts,
             flows,
             flow_evictions,
             list_entries,
@@ -266,9 +274,16 @@ impl Metrics {
         let key = (set.clone(), c.via, client);
         if let Some(h) = cache.handles.get(&key) {
             h.inc();
+            if c.cloaked {
+                self.cloaked_contacts.with_label_values(&[&c.tracker, &c.company, c.category.as_str()]).inc();
+            }
             return;
         }
         let fits = cache.seen.contains_key(&set) || cache.seen.len() < cache.cap;
+        if c.cloaked {
+            let (tracker, company) = if fits { (&*c.tracker, &*c.company) } else { ("other", "other") };
+            self.cloaked_contacts.with_label_values(&[tracker, company, c.category.as_str()]).inc();
+        }
         let mut values = if fits {
             cache.seen.insert(set, ());
             vec![&*c.tracker, &*c.company, c.category.as_str(), c.via.as_str()]
