@@ -2,3 +2,4 @@
 //! attribution); e-mail opens and address leaks build on it.
 
 pub mod contacts;
+pub mod leaks;
