@@ -71,13 +71,20 @@ sudo pixelwatch live -i br-lan -f 'not port 22' --listen 0.0.0.0:9733 --events /
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Load a tracker list (repeatable). Format detected from the content — pixelwatch TSV, hosts file,
-    /// adblock `||host^` rules, one domain per line — or forced with a prefix: tsv:FILE, hosts:FILE,
-    /// adblock:FILE, domains:FILE. Later lists override earlier ones for the same suffix.
+    /// adblock `||host^` rules, one domain per line, Disconnect services.json — or forced with a prefix:
+    /// tsv:FILE, hosts:FILE, adblock:FILE, domains:FILE, disconnect:FILE. Later lists override earlier
+    /// ones for the same suffix. `live` reloads the lists on SIGHUP and when a list file changes.
     #[arg(long = "list", value_name = "FILE")]
     pub lists: Vec<String>,
     /// Do not load the embedded default list.
     #[arg(long)]
     pub no_default_list: bool,
+    /// Most distinct (tracker, company, category) label sets of pixelwatch_tracker_contacts_total;
+    /// contacts beyond go to tracker="other", company="other" and are counted in
+    /// pixelwatch_tracker_label_overflow_total, so a huge list cannot explode the series count.
+    #[arg(long, value_name = "N", default_value_t = crate::sink::metrics::DEFAULT_TRACKER_LABEL_CAP as u32,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_tracker_series: u32,
 }
 
 /// Event log options.
@@ -91,6 +98,49 @@ pub struct EventArgs {
     /// those that touch a tracker or a mail host.
     #[arg(long, requires = "events")]
     pub events_all: bool,
+}
+
+/// How clients are told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientLabel {
+    /// By IP address (a laptop, or a gateway that sees each device's address).
+    Ip,
+    /// By source MAC address (a gateway on the LAN side: one device, whatever its IPv4 and IPv6 addresses).
+    Mac,
+}
+
+/// E-mail open inference options.
+#[derive(Debug, Clone, Args)]
+pub struct OpenArgs {
+    /// Tracker contacts closer than this belong to one burst (one rendered mail).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_seconds)]
+    pub open_gap: f64,
+    /// A burst is an e-mail open when the client showed mail activity (IMAP/POP/submission traffic,
+    /// a mail-access or webmail host) this long before it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
+    pub mail_context: f64,
+    /// Identify clients by IP address or by MAC address.
+    #[arg(long, value_enum, default_value = "ip", value_name = "ip|mac")]
+    pub client_label: ClientLabel,
+}
+
+impl OpenArgs {
+    pub fn settings(&self) -> crate::correlate::opens::OpenSettings {
+        let micros = |s: f64| (s * 1e6).round() as i64;
+        crate::correlate::opens::OpenSettings {
+            open_gap: micros(self.open_gap),
+            mail_context: micros(self.mail_context),
+            ..Default::default()
+        }
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&v) || !v.is_finite() {
+        return Err(format!("`{s}`: give between 0 and 86400 seconds"));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +168,10 @@ pub struct ReplayArgs {
     /// With --listen: keep serving /metrics after the end of the replay, until SIGINT/SIGTERM.
     #[arg(long, requires = "listen")]
     pub hold: bool,
+    /// Prometheus exporter-toolkit web configuration (YAML) for /metrics: basic_auth_users with
+    /// bcrypt hashes, tls_server_config with cert_file and key_file. Read once at start.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Never show the progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -125,6 +179,8 @@ pub struct ReplayArgs {
     pub lists: ListArgs,
     #[command(flatten)]
     pub events: EventArgs,
+    #[command(flatten)]
+    pub opens: OpenArgs,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +194,10 @@ pub struct LiveArgs {
     /// Serve /metrics on ADDR. Keep it on loopback unless the network is trusted.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Prometheus exporter-toolkit web configuration (YAML) for /metrics: basic_auth_users with
+    /// bcrypt hashes, tls_server_config with cert_file and key_file. Read once at start.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Bytes captured per packet. The default keeps whole packets (also GRO/TSO-merged ones), so
     /// streams can be reassembled; lower it only to save CPU on a busy link.
     #[arg(long, value_name = "BYTES", default_value_t = 65_535, value_parser = clap::value_parser!(i32).range(256..=262_144))]
@@ -155,6 +215,8 @@ pub struct LiveArgs {
     pub lists: ListArgs,
     #[command(flatten)]
     pub events: EventArgs,
+    #[command(flatten)]
+    pub opens: OpenArgs,
 }
 
 #[derive(Debug, Args)]

@@ -137,8 +137,46 @@ pub enum ObservationKind {
     TlsSni { name: String, ech: bool },
     /// server_name of the ClientHello inside QUIC Initial packets.
     QuicSni { name: String, version: u32, ech: bool },
-    /// Host header (without port) and request target of an HTTP/1.x request (RFC 9112 §3).
-    HttpHost { name: String, path: String, method: String },
+    /// Host header (without port) and request target of an HTTP/1.x request (RFC 9112 §3), or
+    /// `:authority`/Host and `:path` of a request decrypted with the client's TLS key log
+    /// (`decrypted`). Referer and Cookie are kept for address-leak scanning only: they are never
+    /// written to an output.
+    HttpHost {
+        name: String,
+        path: String,
+        method: String,
+        referer: Option<String>,
+        cookie: Option<String>,
+        decrypted: bool,
+    },
+    /// A TLS or QUIC connection that shows no usable name: attributed, when possible, through
+    /// the names its client learned from DNS for the server address.
+    UnnamedFlow { reason: UnnamedReason },
+    /// Client-to-server payload on a mail connection (IMAP, POP, submission ports, or a TLS
+    /// connection to a mail-access host): the client is reading or sending mail. At most one a
+    /// second per connection.
+    MailActivity,
+}
+
+/// Why a connection has no usable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnnamedReason {
+    /// A ClientHello without server_name (TLS over TCP or QUIC).
+    NoSni,
+    /// QUIC Initials of a version we do not decrypt (the version is in the flow's packets).
+    QuicUnsupported(u32),
+    /// QUIC Initials no known keys open (the connection's first packet was not captured…).
+    QuicUndecryptable(u32),
+}
+
+impl UnnamedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnnamedReason::NoSni => "no_sni",
+            UnnamedReason::QuicUnsupported(_) => "quic_unsupported_version",
+            UnnamedReason::QuicUndecryptable(_) => "quic_undecryptable",
+        }
+    }
 }
 
 impl ObservationKind {
@@ -150,9 +188,12 @@ impl ObservationKind {
             ObservationKind::TlsSni { .. } => "tls_sni",
             ObservationKind::QuicSni { .. } => "quic_sni",
             ObservationKind::HttpHost { .. } => "http_host",
+            ObservationKind::UnnamedFlow { .. } => "unnamed_flow",
+            ObservationKind::MailActivity => "mail_activity",
         }
     }
 
+    /// The observed name ("" for an unnamed flow).
     pub fn name(&self) -> &str {
         match self {
             ObservationKind::DnsQuery { name, .. }
@@ -160,6 +201,7 @@ impl ObservationKind {
             | ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
             | ObservationKind::HttpHost { name, .. } => name,
+            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => "",
         }
     }
 }
@@ -169,7 +211,17 @@ impl ObservationKind {
 pub struct Observation {
     pub ts: Ts,
     pub flow: FlowTuple,
+    /// Ethernet addresses of that packet, when the capture has them.
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
     pub kind: ObservationKind,
+}
+
+impl Observation {
+    /// The MAC address of `addr`'s side of the packet, when known.
+    pub fn mac_of(&self, addr: IpAddr) -> Option<[u8; 6]> {
+        if addr == self.flow.src { self.src_mac } else { self.dst_mac }
+    }
 }
 
 /// How a tracker contact was seen.
@@ -272,6 +324,8 @@ pub struct Contact {
     pub flow: FlowTuple,
     /// The local side (the client that looked up or connected).
     pub client: IpAddr,
+    /// The client's MAC address, when the capture has it.
+    pub client_mac: Option<[u8; 6]>,
     /// The name seen in the traffic.
     pub name: String,
     /// The name that matched the list (a CNAME target when `cloaked`).
@@ -283,6 +337,34 @@ pub struct Contact {
     pub via: Via,
     /// The name itself is first-party; its CNAME chain reaches the tracker.
     pub cloaked: bool,
+}
+
+/// A connection to an encrypted-DNS resolver (DNS over TLS, HTTPS or QUIC): the client's DNS
+/// lookups are invisible from then on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedDns {
+    pub ts: Ts,
+    pub flow: FlowTuple,
+    pub client: IpAddr,
+    /// The resolver's operator from a fixed table ("Google", "Cloudflare"…), or "other".
+    pub resolver: &'static str,
+    /// "dot", "doh" or "doq".
+    pub protocol: &'static str,
+}
+
+/// What correlation derives from observations, in the order it was derived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Derived {
+    Contact(Contact),
+    EncryptedDns(EncryptedDns),
+    /// The client showed mail activity (not logged: it is the context of opens).
+    MailContext {
+        client: IpAddr,
+        client_mac: Option<[u8; 6]>,
+        context: crate::correlate::opens::MailContext,
+    },
+    ProxiedFetch(crate::correlate::opens::ProxiedFetch),
+    EmailOpen(crate::correlate::opens::EmailOpen),
 }
 
 #[cfg(test)]

@@ -6,14 +6,16 @@
 use std::io;
 use std::sync::Arc;
 
+use crate::correlate::clients::Clients;
 use crate::correlate::contacts::{ContactLimits, Contacts};
+use crate::correlate::opens::{EmailOpen, OpenSettings, Opens};
 use crate::decode::{Decoded, Decoder, DefragLimits};
 use crate::flow::{FlowLimits, FlowTracker};
-use crate::model::{Contact, Observation, Ts};
+use crate::model::{Category, Derived, Observation, Ts};
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
 use crate::sink::summary::Summary;
-use crate::trackers::TrackerDb;
+use crate::trackers::{SharedTrackers, TrackerDb, TrackerView};
 
 /// Bounds of every stateful stage.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,13 +31,26 @@ pub struct Pipeline {
     flows: FlowTracker,
     contacts: Contacts,
     db: Arc<TrackerDb>,
+    /// With list reload (`live`): where new lists come from, checked once per packet with names.
+    reloaded: Option<TrackerView>,
     metrics: Arc<Metrics>,
     events: Option<EventWriter>,
     pub summary: Summary,
     observations: Vec<Observation>,
-    found: Vec<Contact>,
+    found: Vec<Derived>,
     relevant: Vec<bool>,
+    opens: Opens,
+    opened: Vec<EmailOpen>,
+    clients: Clients,
     since_sync: u32,
+}
+
+/// Mail-access and webmail hosts of the lists: TLS connections to them are mail connections.
+fn mail_hosts(db: &Arc<TrackerDb>) -> crate::flow::MailHostPredicate {
+    let db = db.clone();
+    Arc::new(move |name| {
+        db.lookup(name).is_some_and(|e| matches!(e.category, Category::MailAccess | Category::Webmail))
+    })
 }
 
 /// How often (in packets) the flow and decoder counters are copied into the metrics.
@@ -43,24 +58,47 @@ const SYNC_EVERY: u32 = 4096;
 
 impl Pipeline {
     pub fn new(db: Arc<TrackerDb>, metrics: Arc<Metrics>, events: Option<EventWriter>, limits: Limits) -> Pipeline {
+        let mut flows = FlowTracker::new(limits.flows);
+        flows.set_mail_hosts(mail_hosts(&db));
         Pipeline {
             decoder: Decoder::new(limits.defrag),
-            flows: FlowTracker::new(limits.flows),
+            flows,
             contacts: Contacts::new(limits.contacts),
             db,
+            reloaded: None,
             metrics,
             events,
             summary: Summary::default(),
             observations: Vec::new(),
             found: Vec::new(),
             relevant: Vec::new(),
+            opens: Opens::new(OpenSettings::default()),
+            opened: Vec::new(),
+            clients: Clients::new(false, limits.contacts.addr_names),
             since_sync: 0,
         }
     }
 
+    /// E-mail open inference settings, and whether clients are MAC addresses (`--client-label mac`).
+    pub fn with_opens(mut self, settings: OpenSettings, client_by_mac: bool) -> Pipeline {
+        self.opens = Opens::new(settings);
+        self.clients = Clients::new(client_by_mac, settings.max_clients);
+        self
+    }
+
     /// Replaces the tracker lists (list reload).
     pub fn set_trackers(&mut self, db: Arc<TrackerDb>) {
+        self.flows.set_mail_hosts(mail_hosts(&db));
         self.db = db;
+    }
+
+    /// Follows the lists a reloader swaps into `shared`: a new list is in force from the next
+    /// packet that carries names (cost per such packet: one relaxed atomic load).
+    pub fn with_tracker_updates(mut self, shared: Arc<SharedTrackers>) -> Pipeline {
+        let view = TrackerView::new(shared);
+        self.set_trackers(view.db().clone());
+        self.reloaded = Some(view);
+        self
     }
 
     /// One captured frame. Errors are event-log write failures only; packet bytes never fail.
@@ -74,22 +112,52 @@ impl Pipeline {
         }
         match self.decoder.decode(ts, linktype, data) {
             Decoded::Segment(seg) => self.flows.handle(ts, &seg, &mut self.observations),
-            Decoded::Skipped => return Ok(()),
+            Decoded::Skipped => {}
             Decoded::Error(layer) => {
                 self.metrics.decode_error(layer);
                 self.summary.decode_error(layer);
-                return Ok(());
             }
         }
-        if self.observations.is_empty() {
+        // Bursts of tracker contacts that ended before this packet are judged now.
+        self.opens.tick(ts, &mut self.opened);
+        if self.observations.is_empty() && self.opened.is_empty() {
             return Ok(());
         }
+        if let Some(view) = &mut self.reloaded
+            && let Some(db) = view.refresh()
+        {
+            let db = db.clone();
+            self.set_trackers(db);
+        }
         self.contacts.observe(&self.db, &self.observations, &mut self.found, &mut self.relevant);
+        self.correlate();
         let result = self.emit();
         self.observations.clear();
         self.found.clear();
         self.relevant.clear();
         result
+    }
+
+    /// Feeds what contacts derived to the e-mail open inference; appends the opens it decided.
+    fn correlate(&mut self) {
+        for d in &self.found {
+            match d {
+                Derived::Contact(c) => {
+                    let client = self.clients.resolve(c.client, c.client_mac, c.ts);
+                    self.opens.contact(client, c, &mut self.opened);
+                }
+                Derived::MailContext { client, client_mac, context } => {
+                    let client = self.clients.resolve(*client, *client_mac, context.ts);
+                    self.opens.context(client, context.clone(), &mut self.opened);
+                }
+                Derived::ProxiedFetch(f) => {
+                    let client = self.clients.resolve(f.client, f.client_mac, f.ts);
+                    self.opens.proxied(client, f, &mut self.opened);
+                }
+                Derived::EncryptedDns(_) | Derived::EmailOpen(_) => {}
+            }
+        }
+        self.found.extend(self.opened.drain(..).map(Derived::EmailOpen));
     }
 
     fn emit(&mut self) -> io::Result<()> {
@@ -100,14 +168,40 @@ impl Pipeline {
                 events.observation(obs, *relevant)?;
             }
         }
-        for c in &self.found {
-            self.metrics.contact(c);
-            self.summary.contact(c);
+        for d in &self.found {
+            match d {
+                Derived::Contact(c) => {
+                    self.metrics.contact(c);
+                    self.summary.contact(c);
+                }
+                Derived::EncryptedDns(e) => {
+                    self.metrics.encrypted_dns(e);
+                    self.summary.encrypted_dns(e);
+                }
+                Derived::ProxiedFetch(f) => {
+                    self.metrics.proxied_fetch(f);
+                    self.summary.proxied_fetch(f);
+                }
+                Derived::EmailOpen(o) => {
+                    self.metrics.email_open(o);
+                    self.summary.email_open(o);
+                }
+                Derived::MailContext { .. } => continue,
+            }
             if let Some(events) = &mut self.events {
-                events.contact(c)?;
+                events.derived(d)?;
             }
         }
         Ok(())
+    }
+
+    /// The end of the capture (or a shutdown): every pending burst is judged and written.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.opens.finish(&mut self.opened);
+        self.found.extend(self.opened.drain(..).map(Derived::EmailOpen));
+        let result = self.emit();
+        self.found.clear();
+        result.and(self.flush())
     }
 
     /// Copies the cumulative counters of the stateful stages into the metrics.
@@ -115,6 +209,8 @@ impl Pipeline {
         self.since_sync = 0;
         let f = self.flows.stats();
         self.metrics.flows(f.streams, f.evicted_timeout, f.evicted_capacity);
+        let q = self.flows.quic.stats();
+        self.metrics.quic_unsupported(&q.unsupported, q.unsupported_other);
     }
 
     /// Flushes the event log (periodically in live capture, and at the end).

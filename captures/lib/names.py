@@ -1,13 +1,16 @@
 """Prints, per capture, the names tshark finds in it (from expected-tshark/*.jsonl, written by
 /work/shared/corpus/make_expected.py --pcaps captures --out captures/expected-tshark): the
-"names" column of captures/README.md."""
+"names" column of captures/README.md.
+Optional argument: another oracle folder (captures/email/expected-tshark for captures/email/README.md)."""
 import glob
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for path in sorted(glob.glob(os.path.join(HERE, "expected-tshark", "*.jsonl"))):
-    qs, ans, sni, http = [], [], [], []
+ORACLE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "expected-tshark")
+for path in sorted(glob.glob(os.path.join(ORACLE, "*.jsonl"))):
+    qs, ans, sni, http, quic = [], [], [], [], []
     for line in open(path):
         o = json.loads(line)
         k = o["kind"]
@@ -19,6 +22,8 @@ for path in sorted(glob.glob(os.path.join(HERE, "expected-tshark", "*.jsonl"))):
                 ans.append(a)
         elif k == "sni" and o["name"] not in sni:
             sni.append(o["name"] + (f' ({o["dport"]})' if o["dport"] != 443 else ""))
+        elif k == "quic_sni" and o["name"] not in quic:  # (none in captures/*.pcap: output there unchanged)
+            quic.append(o["name"])
         elif k == "http_host" and o["host"] not in http:
             http.append(o["host"])
     name = os.path.basename(path)[:-6]
@@ -29,6 +34,8 @@ for path in sorted(glob.glob(os.path.join(HERE, "expected-tshark", "*.jsonl"))):
         parts.append("DNS a: " + ", ".join(ans))
     if sni:
         parts.append("SNI: " + ", ".join(sni))
+    if quic:
+        parts.append("QUIC SNI: " + ", ".join(quic))
     if http:
         parts.append("HTTP Host: " + ", ".join(http))
     print(f"- **{name}** — " + "; ".join(parts))

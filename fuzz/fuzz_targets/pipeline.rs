@@ -76,7 +76,7 @@ fn segments(data: &[u8]) {
         } else {
             L4::Tcp { sport, dport, seq, ack: 0, flags: TcpFlags(flags & 0x1f), payload }
         };
-        let segment = Segment { src_mac: None, src, dst, l4, truncated: flags & 0x40 != 0 };
+        let segment = Segment { src_mac: None, dst_mac: None, src, dst, l4, truncated: flags & 0x40 != 0 };
         flows.handle(ts, &segment, &mut out);
         out.clear();
         seq = seq.wrapping_add(n as u32);

@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
         Some(Format::Hosts),
         Some(Format::Adblock),
         Some(Format::Domains),
+        Some(Format::Disconnect),
     ] {
         let spec = ListSpec {
             path: "fuzz.list".into(),

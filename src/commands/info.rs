@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::cli::{CheckArgs, ListsArgs};
 use crate::commands::{Failure, load_trackers};
 use crate::model::Category;
+use crate::trackers::TrackerDb;
 
 pub fn check(args: CheckArgs) -> Result<(), Failure> {
     let db = load_trackers(&args.lists)?;
@@ -46,6 +47,14 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
 
 pub fn lists(args: ListsArgs) -> Result<(), Failure> {
     let db = load_trackers(&args.lists)?;
+    let _ = std::io::stdout().write_all(describe_lists(&db).as_bytes());
+    Ok(())
+}
+
+/// `pixelwatch lists`: per list, its format, what loaded (by category, entries in force), what was
+/// not loaded and why (malformed lines with file:line, deliberately skipped rules by kind), and the
+/// overrides between lists.
+pub fn describe_lists(db: &TrackerDb) -> String {
     let mut per_list: BTreeMap<usize, BTreeMap<Category, usize>> = BTreeMap::new();
     for e in db.entries() {
         *per_list.entry(e.list).or_default().entry(e.category).or_default() += 1;
@@ -55,28 +64,61 @@ pub fn lists(args: ListsArgs) -> Result<(), Failure> {
         out.push_str("no lists loaded (--no-default-list and no --list)\n");
     }
     for (i, list) in db.lists().iter().enumerate() {
-        out.push_str(&format!(
-            "{} ({}): {} entries, {} skipped lines\n",
-            list.name,
-            list.format,
-            list.entries,
-            list.skipped.len()
-        ));
+        let mut head = format!("{} ({}", list.name, list.format);
+        if let Some(c) = list.category {
+            head.push_str(&format!(", entries are {c}"));
+        }
+        out.push_str(&format!("{head}): {} entries, {} malformed lines", list.entries, list.skipped_total));
+        if list.truncated {
+            out.push_str(", cut short by a syntax error");
+        }
+        out.push('\n');
         if let Some(cats) = per_list.get(&i) {
             for (cat, n) in cats {
-                out.push_str(&format!(
-                    "  {:<14} {n}{}\n",
-                    cat.as_str(),
-                    if cat.is_tracker() { "" } else { "  (context)" }
-                ));
+                let note = if cat.is_tracker() { "" } else { "  (context)" };
+                out.push_str(&format!("  {:<14} {n}{note}\n", cat.as_str()));
             }
+        }
+        let ig = &list.ignored;
+        let kinds = [
+            (ig.duplicates, "repeated names"),
+            (ig.local_names, "hosts-file housekeeping names"),
+            (ig.headers, "header lines"),
+            (ig.path_rules, "path/URL rules"),
+            (ig.exceptions, "exception rules"),
+            (ig.cosmetic, "cosmetic rules"),
+            (ig.regex, "regex rules"),
+            (ig.restricted, "site-restricted rules"),
+        ];
+        let mut not_loaded: Vec<String> =
+            kinds.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+        for (category, n) in &ig.unmapped_categories {
+            not_loaded.push(format!("{n} in Disconnect category {category}"));
+        }
+        if !not_loaded.is_empty() {
+            out.push_str(&format!("  not loaded (by design): {}\n", not_loaded.join(", ")));
+        }
+        let mut by_list: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for o in &list.overrides {
+            by_list.entry(o.replaced_list).or_default().push(format!("{} (line {})", o.suffix, o.line));
+        }
+        for (replaced, suffixes) in by_list {
+            let name = db.lists().get(replaced).map_or("?", |l| l.name.as_str());
+            let shown: Vec<&str> = suffixes.iter().take(10).map(String::as_str).collect();
+            let more = if suffixes.len() > 10 { format!(" and {} more", suffixes.len() - 10) } else { String::new() };
+            out.push_str(&format!("  overrides {} entries of {name}: {}{more}\n", suffixes.len(), shown.join(", ")));
+        }
+        if list.overridden > 0 {
+            out.push_str(&format!("  {} entries overridden by later lists\n", list.overridden));
         }
         for s in &list.skipped {
             out.push_str(&format!("  skipped {}:{}: {}\n", list.name, s.line, s.reason));
         }
+        if list.skipped_total > list.skipped.len() {
+            out.push_str(&format!("  … {} more malformed lines\n", list.skipped_total - list.skipped.len()));
+        }
     }
-    let _ = std::io::stdout().write_all(out.as_bytes());
-    Ok(())
+    out
 }
 
 pub fn interfaces() -> Result<(), Failure> {

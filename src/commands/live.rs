@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use crate::capture::{self, CaptureError, LiveOptions};
-use crate::cli::LiveArgs;
-use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
+use crate::cli::{ClientLabel, LiveArgs};
+use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events, start_list_reloader};
 use crate::pipeline::{Limits, Pipeline};
+use crate::trackers::SharedTrackers;
 
 pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     let db = Arc::new(load_trackers(&args.lists)?);
-    let metrics = new_metrics(&db);
+    let metrics = new_metrics(&db, &args.lists);
     let events = open_events(&args.events)?;
     let opts = LiveOptions {
         interface: args.interface.clone(),
@@ -25,6 +26,8 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     })?;
     // Bind the metrics port before dropping privileges (it may be below 1024).
     let running = background.start(Some(args.listen), metrics.clone())?;
+    let shared_lists = SharedTrackers::new(db.clone());
+    let _reloader = start_list_reloader(&args.lists, shared_lists.clone(), metrics.clone(), &running)?;
     if let Some(user) = &args.user {
         capture::drop_privileges(user).map_err(|e| Failure::Runtime(format!("--user {user}: {e}")))?;
     }
@@ -34,7 +37,9 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
         cap.linktype(),
         running.listening.map_or_else(|| args.listen.to_string(), |a| a.to_string())
     );
-    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
+    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
+        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
+        .with_tracker_updates(shared_lists);
     let stop = running.stop_flag();
     let cap = &mut cap;
     let interface = cap.interface().to_owned();
@@ -62,7 +67,7 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
                         let _ = pipeline.flush();
                     },
                 );
-                let _ = pipeline.borrow_mut().flush();
+                let _ = pipeline.borrow_mut().finish();
                 result
             });
         match capture_thread {

@@ -8,13 +8,14 @@ pub mod replay;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::cli::{EventArgs, ListArgs};
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
-use crate::trackers::TrackerDb;
+use crate::trackers::{ListSpec, Reload, Reloader, SharedTrackers, TrackerDb};
 
 /// Why a command failed, and so its exit status.
 #[derive(Debug)]
@@ -30,16 +31,54 @@ pub trait Background {
     fn start(&self, listen: Option<SocketAddr>, metrics: Arc<Metrics>) -> Result<Running, Failure>;
 }
 
-/// A started background: a stop flag set by SIGINT/SIGTERM, and the address actually bound.
+/// A started background: a stop flag set by SIGINT/SIGTERM, the address actually bound, and where
+/// SIGHUP goes.
 pub struct Running {
     stop: Arc<AtomicBool>,
     pub listening: Option<SocketAddr>,
     shutdown: Option<Box<dyn FnOnce()>>,
+    hangup: Hangup,
+}
+
+/// What SIGHUP does: the command registers an action (the list reloader of `live`); with none,
+/// the signal is ignored (replay loads its lists once). Shared by the signal watcher and the command.
+#[derive(Clone, Default)]
+pub struct Hangup(Arc<Mutex<Option<HangupAction>>>);
+
+/// What runs on SIGHUP.
+pub type HangupAction = Box<dyn Fn() + Send>;
+
+impl Hangup {
+    /// Runs the registered action; false when there is none.
+    pub fn notify(&self) -> bool {
+        match &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(action) => {
+                action();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn set(&self, action: Option<HangupAction>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = action;
+    }
 }
 
 impl Running {
     pub fn new(stop: Arc<AtomicBool>, listening: Option<SocketAddr>, shutdown: Box<dyn FnOnce()>) -> Running {
-        Running { stop, listening, shutdown: Some(shutdown) }
+        Running { stop, listening, shutdown: Some(shutdown), hangup: Hangup::default() }
+    }
+
+    /// Routes SIGHUP through `hangup` (set by the background that watches the signals).
+    pub fn with_hangup(mut self, hangup: Hangup) -> Running {
+        self.hangup = hangup;
+        self
+    }
+
+    /// What SIGHUP does from now on.
+    pub fn on_hangup(&self, action: HangupAction) {
+        self.hangup.set(Some(action));
     }
 
     /// True once SIGINT or SIGTERM arrived.
@@ -60,6 +99,7 @@ impl Running {
 
     /// Stops the server and the signal watcher.
     pub fn shutdown(mut self) {
+        self.hangup.set(None);
         if let Some(f) = self.shutdown.take() {
             f();
         }
@@ -68,6 +108,24 @@ impl Running {
 
 /// Loads the embedded list (unless disabled) and the user's lists; prints a warning per skipped line.
 pub fn load_trackers(args: &ListArgs) -> Result<TrackerDb, Failure> {
+    let db = build_trackers(args)?;
+    for list in db.lists() {
+        for skipped in &list.skipped {
+            eprintln!("pixelwatch: warning: {}:{}: {}", list.name, skipped.line, skipped.reason);
+        }
+        if list.skipped_total > list.skipped.len() {
+            eprintln!(
+                "pixelwatch: warning: {}: {} more malformed lines not shown",
+                list.name,
+                list.skipped_total - list.skipped.len()
+            );
+        }
+    }
+    Ok(db)
+}
+
+/// The lists of `args`, in order, without printing anything.
+fn build_trackers(args: &ListArgs) -> Result<TrackerDb, Failure> {
     let usage = |e: crate::trackers::ListError| Failure::Usage(e.to_string());
     let mut builder = TrackerDb::builder();
     if !args.no_default_list {
@@ -76,13 +134,56 @@ pub fn load_trackers(args: &ListArgs) -> Result<TrackerDb, Failure> {
     for spec in &args.lists {
         builder = builder.file(spec).map_err(|e| Failure::Usage(format!("--list {e}")))?;
     }
-    let db = builder.build();
-    for list in db.lists() {
-        for skipped in &list.skipped {
-            eprintln!("pixelwatch: warning: {}:{}: {}", list.name, skipped.line, skipped.reason);
+    Ok(builder.build())
+}
+
+/// Starts reloading the lists of `args` into `shared` on SIGHUP and when a list file changes;
+/// each reload sets `pixelwatch_tracker_list_entries` and counts
+/// `pixelwatch_tracker_list_reloads_total{result}`, and says on standard error what happened.
+pub fn start_list_reloader(
+    args: &ListArgs,
+    shared: Arc<SharedTrackers>,
+    metrics: Arc<Metrics>,
+    running: &Running,
+) -> Result<Reloader, Failure> {
+    let files: Vec<PathBuf> = args.lists.iter().map(|spec| PathBuf::from(ListSpec::parse(spec).path)).collect();
+    let list_args = args.clone();
+    let load = Box::new(move || {
+        build_trackers(&list_args).map_err(|f| match f {
+            Failure::Usage(m) | Failure::Runtime(m) => m,
+        })
+    });
+    let report = Box::new(move |r: &Reload<'_>| match r {
+        Reload::Done { db, trigger } => {
+            metrics.list_reload(true);
+            let mut sizes = Vec::new();
+            for list in db.lists() {
+                metrics.list_entries(&list.name, list.entries);
+                let skipped = if list.skipped_total > 0 {
+                    format!(", {} malformed lines", list.skipped_total)
+                } else {
+                    String::new()
+                };
+                sizes.push(format!("{} {} entries{skipped}", list.name, list.entries));
+            }
+            eprintln!("pixelwatch: tracker lists reloaded ({}): {}", trigger.as_str(), sizes.join("; "));
         }
+        Reload::Kept { reason, trigger } => {
+            metrics.list_reload(false);
+            eprintln!(
+                "pixelwatch: tracker lists not reloaded ({}): {reason}; the previous lists stay in force",
+                trigger.as_str()
+            );
+        }
+    });
+    let reloader = Reloader::start(shared, &files, load, report)
+        .map_err(|e| Failure::Runtime(format!("cannot start the list reloader: {e}")))?;
+    for warning in reloader.warnings() {
+        eprintln!("pixelwatch: warning: {warning}");
     }
-    Ok(db)
+    let requester = reloader.requester();
+    running.on_hangup(Box::new(move || requester.request()));
+    Ok(reloader)
 }
 
 /// Opens the event log named by `--events` (`-` is standard output).
@@ -97,9 +198,9 @@ pub fn open_events(args: &EventArgs) -> Result<Option<EventWriter>, Failure> {
     Ok(Some(EventWriter::new(out, args.events_all)))
 }
 
-/// Metrics with the list sizes filled in.
-pub fn new_metrics(db: &TrackerDb) -> Arc<Metrics> {
-    let metrics = Metrics::new(crate::sink::metrics::DEFAULT_TRACKER_LABEL_CAP);
+/// Metrics with the list sizes filled in and the tracker label cap of `--max-tracker-series`.
+pub fn new_metrics(db: &TrackerDb, args: &ListArgs) -> Arc<Metrics> {
+    let metrics = Metrics::new(usize::try_from(args.max_tracker_series).unwrap_or(usize::MAX));
     for list in db.lists() {
         metrics.list_entries(&list.name, list.entries);
     }

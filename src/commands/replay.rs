@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::capture::{CaptureError, OfflineReader};
-use crate::cli::{ReplayArgs, SummaryFormat};
+use crate::cli::{ClientLabel, ReplayArgs, SummaryFormat};
 use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
 use crate::pipeline::{Limits, Pipeline};
 use crate::sink::progress::Progress;
@@ -21,7 +21,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         return Err(Failure::Usage("standard input (`-`) can be replayed only once".into()));
     }
     let db = Arc::new(load_trackers(&args.lists)?);
-    let metrics = new_metrics(&db);
+    let metrics = new_metrics(&db, &args.lists);
     let events = open_events(&args.events)?;
     let events_on_stdout = args.events.events.as_deref() == Some("-");
     let running = background.start(args.listen, metrics.clone())?;
@@ -29,7 +29,8 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         eprintln!("pixelwatch: serving metrics on http://{addr}/metrics");
     }
 
-    let mut pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
+    let mut pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
+        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac);
     let started = Instant::now();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();
     let mut failure: Option<Failure> = None;
@@ -67,7 +68,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         eprintln!("pixelwatch: interrupted after {} packets; writing what was read", pipeline.summary.packets);
     }
     pipeline.summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    if let Err(e) = pipeline.flush() {
+    if let Err(e) = pipeline.finish() {
         failure.get_or_insert(Failure::Runtime(format!("cannot write events: {e}")));
     }
     if let Some(path) = &args.metrics_out {

@@ -4,9 +4,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::correlate::encdns;
+use crate::correlate::opens::{ContextKind, MailContext, ProxiedFetch};
 use crate::flow::names::AddrNames;
 use crate::flow::table::{BoundedMap, Idle};
-use crate::model::{AnswerData, Contact, Observation, ObservationKind, Ts, Via};
+use crate::model::{AnswerData, Category, Contact, Derived, EncryptedDns, Observation, ObservationKind, Ts, Via};
 use crate::trackers::{Entry, TrackerDb};
 
 /// DNS questions for one name from one client within this window are one lookup: the query and
@@ -70,48 +72,43 @@ impl Contacts {
         }
     }
 
-    /// Reads the observations of one packet. Appends the tracker contacts they make to `contacts`
-    /// and, for each observation, whether it touches a tracker or a context host to `relevant`.
+    /// Reads the observations of one packet. Appends what they derive (tracker contacts,
+    /// encrypted-DNS flows) to `derived` and, for each observation, whether it touches a tracker
+    /// or a context host to `relevant`.
     pub fn observe(
         &mut self,
         db: &TrackerDb,
         observations: &[Observation],
-        contacts: &mut Vec<Contact>,
+        derived: &mut Vec<Derived>,
         relevant: &mut Vec<bool>,
     ) {
         let Some(first) = observations.first() else { return };
         let now = first.ts;
         self.lookups.expire(now, |_, _| {});
         self.cloaked.expire(now, |_, _| {});
+        let start = relevant.len();
         for obs in observations {
-            self.contact(db, obs, contacts);
+            let before = derived.len();
+            self.derive(db, obs, derived);
+            relevant.push(derived.len() > before);
         }
-        for obs in observations {
-            relevant.push(self.is_relevant(db, obs));
+        for (obs, touched) in observations.iter().zip(relevant.iter_mut().skip(start)) {
+            *touched = *touched || self.is_relevant(db, obs);
         }
     }
 
-    fn contact(&mut self, db: &TrackerDb, obs: &Observation, contacts: &mut Vec<Contact>) {
+    fn derive(&mut self, db: &TrackerDb, obs: &Observation, derived: &mut Vec<Derived>) {
         let flow = obs.flow;
-        let make = |name: &str, matched: &str, entry: &Entry, via: Via, cloaked: bool, client: IpAddr| Contact {
-            ts: obs.ts,
-            flow,
-            client,
-            name: name.to_owned(),
-            matched: matched.to_owned(),
-            tracker: entry.suffix.clone(),
-            company: entry.company.clone(),
-            category: entry.category,
-            via,
-            cloaked,
-        };
         match &obs.kind {
             ObservationKind::DnsQuery { name, qr, .. } => {
                 let client = if *qr { flow.dst } else { flow.src };
-                if let Some(entry) = db.lookup(name).filter(|e| e.category.is_tracker())
-                    && self.first_time(client, name, obs.ts)
-                {
-                    contacts.push(make(name, name, entry, Via::Dns, false, client));
+                let Some(entry) = db.lookup(name) else { return };
+                if entry.category.is_tracker() {
+                    if self.first_time(client, name, obs.ts) {
+                        derived.push(contact(obs, client, name, name, entry, Via::Dns, false));
+                    }
+                } else {
+                    context_host(obs, client, name, entry, Via::Dns, derived, |c| self.first_time(c, name, obs.ts));
                 }
             }
             ObservationKind::DnsAnswer { name, data, ttl, qname, .. } => {
@@ -129,40 +126,84 @@ impl Contacts {
                             self.cloaked.insert(key, cloak, obs.ts);
                         }
                         if self.first_time(client, qname, obs.ts) {
-                            contacts.push(make(qname, target, entry, Via::Dns, true, client));
+                            derived.push(contact(obs, client, qname, target, entry, Via::Dns, true));
                         }
                     }
                     AnswerData::A(a) => self.learn(client, IpAddr::V4(*a), qname, *ttl, obs.ts),
                     AnswerData::Aaaa(a) => self.learn(client, IpAddr::V6(*a), qname, *ttl, obs.ts),
                 }
             }
-            ObservationKind::TlsSni { name, .. } => self.flow_contact(db, obs, name, Via::Tls, contacts),
-            ObservationKind::QuicSni { name, .. } => self.flow_contact(db, obs, name, Via::Quic, contacts),
-            ObservationKind::HttpHost { name, .. } => self.flow_contact(db, obs, name, Via::Http, contacts),
+            ObservationKind::TlsSni { name, ech } => self.named_flow(db, obs, name, Via::Tls, *ech, derived),
+            ObservationKind::QuicSni { name, ech, .. } => self.named_flow(db, obs, name, Via::Quic, *ech, derived),
+            ObservationKind::HttpHost { name, .. } => self.named_flow(db, obs, name, Via::Http, false, derived),
+            ObservationKind::UnnamedFlow { .. } => {
+                if let Some((resolver, protocol)) = encdns::classify_unnamed(&flow) {
+                    derived.push(encrypted_dns(obs, resolver, protocol));
+                }
+                self.by_address(db, obs, derived);
+            }
+            ObservationKind::MailActivity => {
+                let context = MailContext { kind: ContextKind::MailFlow, ts: obs.ts, flow, name: None };
+                derived.push(Derived::MailContext { client: flow.src, client_mac: obs.src_mac, context });
+            }
         }
     }
 
-    /// A TLS/QUIC flow or HTTP request from `obs.flow.src` to `name`.
-    fn flow_contact(&mut self, db: &TrackerDb, obs: &Observation, name: &str, via: Via, contacts: &mut Vec<Contact>) {
+    /// A TLS/QUIC connection or HTTP request from `obs.flow.src` to `name`.
+    fn named_flow(
+        &mut self,
+        db: &TrackerDb,
+        obs: &Observation,
+        name: &str,
+        via: Via,
+        ech: bool,
+        derived: &mut Vec<Derived>,
+    ) {
         let client = obs.flow.src;
-        let contact = |entry: &Entry, matched: &str, cloaked: bool| Contact {
-            ts: obs.ts,
-            flow: obs.flow,
-            client,
-            name: name.to_owned(),
-            matched: matched.to_owned(),
-            tracker: entry.suffix.clone(),
-            company: entry.company.clone(),
-            category: entry.category,
-            via,
-            cloaked,
-        };
+        if via != Via::Http
+            && let Some((resolver, protocol)) = encdns::classify_named(name, &obs.flow)
+        {
+            derived.push(encrypted_dns(obs, resolver, protocol));
+        }
+        // An IP literal (HTTP Host) names no host: the client's DNS answers may.
+        if name.parse::<IpAddr>().is_ok() {
+            self.by_address(db, obs, derived);
+            return;
+        }
+        // With ECH the visible SNI may be only the provider's public name: when this client's
+        // DNS said the server address is another name, that name is the destination.
+        if ech
+            && let Some(learned) = self.addr_names.lookup(client, obs.flow.dst, obs.ts)
+            && !learned.eq_ignore_ascii_case(name.strip_suffix('.').unwrap_or(name))
+        {
+            self.by_address(db, obs, derived);
+            return;
+        }
         match db.lookup(name) {
-            Some(entry) if entry.category.is_tracker() => contacts.push(contact(entry, name, false)),
-            Some(_) => {}
+            Some(entry) if entry.category.is_tracker() => {
+                derived.push(contact(obs, client, name, name, entry, via, false));
+            }
+            Some(entry) => context_host(obs, client, name, entry, via, derived, |_| true),
             None => {
                 if let Some(c) = self.cloaked.get_mut(&lower(name), obs.ts) {
-                    contacts.push(contact(&c.entry, &c.matched, true));
+                    derived.push(contact(obs, client, name, &c.matched, &c.entry, via, true));
+                }
+            }
+        }
+    }
+
+    /// Attributes a flow by the name its client learned from DNS for the server address.
+    fn by_address(&mut self, db: &TrackerDb, obs: &Observation, derived: &mut Vec<Derived>) {
+        let client = obs.flow.src;
+        let Some(learned) = self.addr_names.lookup(client, obs.flow.dst, obs.ts).cloned() else { return };
+        match db.lookup(&learned) {
+            Some(entry) if entry.category.is_tracker() => {
+                derived.push(contact(obs, client, &learned, &learned, entry, Via::Ip, false));
+            }
+            Some(_) => {}
+            None => {
+                if let Some(c) = self.cloaked.get_mut(&lower(&learned), obs.ts) {
+                    derived.push(contact(obs, client, &learned, &c.matched, &c.entry, Via::Ip, true));
                 }
             }
         }
@@ -184,24 +225,84 @@ impl Contacts {
 
     /// Whether an observation touches a tracker or a context host (logged without `--events-all`).
     fn is_relevant(&self, db: &TrackerDb, obs: &Observation) -> bool {
+        let known = |n: &str| db.lookup(n).is_some() || self.cloaked.peek(&lower(n)).is_some();
         match &obs.kind {
-            ObservationKind::DnsQuery { name, .. } => {
-                db.lookup(name).is_some() || self.cloaked.peek(&lower(name)).is_some()
-            }
+            ObservationKind::DnsQuery { name, .. } => known(name),
             ObservationKind::DnsAnswer { name, data, qname, .. } => {
-                db.lookup(name).is_some()
+                known(name)
                     || matches!(data, AnswerData::Cname(t) if db.lookup(t).is_some())
-                    || qname
-                        .as_deref()
-                        .is_some_and(|q| db.lookup(q).is_some() || self.cloaked.peek(&lower(q)).is_some())
+                    || qname.as_deref().is_some_and(known)
             }
             ObservationKind::TlsSni { name, .. }
             | ObservationKind::QuicSni { name, .. }
-            | ObservationKind::HttpHost { name, .. } => {
-                db.lookup(name).is_some() || self.cloaked.peek(&lower(name)).is_some()
-            }
+            | ObservationKind::HttpHost { name, .. } => known(name),
+            ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => false,
         }
     }
+}
+
+fn contact(
+    obs: &Observation,
+    client: IpAddr,
+    name: &str,
+    matched: &str,
+    entry: &Entry,
+    via: Via,
+    cloaked: bool,
+) -> Derived {
+    Derived::Contact(Contact {
+        ts: obs.ts,
+        flow: obs.flow,
+        client,
+        client_mac: obs.mac_of(client),
+        name: name.to_owned(),
+        matched: matched.to_owned(),
+        tracker: entry.suffix.clone(),
+        company: entry.company.clone(),
+        category: entry.category,
+        via,
+        cloaked,
+    })
+}
+
+/// A lookup of, or a connection to, a context host: mail activity (mail-access, webmail) or a
+/// proxied fetch (image proxy, privacy relay). `count` says whether this lookup is new (DNS
+/// questions of one lookup are counted once).
+fn context_host(
+    obs: &Observation,
+    client: IpAddr,
+    name: &str,
+    entry: &Entry,
+    via: Via,
+    derived: &mut Vec<Derived>,
+    mut count: impl FnMut(IpAddr) -> bool,
+) {
+    let kind = match entry.category {
+        Category::MailAccess => ContextKind::MailHost,
+        Category::Webmail => ContextKind::Webmail,
+        Category::ImageProxy | Category::PrivacyRelay => {
+            if count(client) {
+                derived.push(Derived::ProxiedFetch(ProxiedFetch {
+                    ts: obs.ts,
+                    flow: obs.flow,
+                    client,
+                    client_mac: obs.mac_of(client),
+                    name: name.to_owned(),
+                    proxy: entry.company.clone(),
+                    category: entry.category,
+                    via,
+                }));
+            }
+            return;
+        }
+        _ => return,
+    };
+    let context = MailContext { kind, ts: obs.ts, flow: obs.flow, name: Some(Arc::from(name)) };
+    derived.push(Derived::MailContext { client, client_mac: obs.mac_of(client), context });
+}
+
+fn encrypted_dns(obs: &Observation, resolver: &'static str, protocol: &'static str) -> Derived {
+    Derived::EncryptedDns(EncryptedDns { ts: obs.ts, flow: obs.flow, client: obs.flow.src, resolver, protocol })
 }
 
 /// ASCII-lower-case copy without a trailing dot: the key of per-name caches.

@@ -6,11 +6,14 @@ use super::{Cx, Layer, Next, be16, error, skipped};
 /// Ethernet II frame (RFC 894): destination (6), source (6), EtherType (2). A value ≤ 1500 in the
 /// type field is an IEEE 802.3 length, followed by an 802.2 LLC header.
 pub(super) fn ethernet<'a>(cx: &mut Cx<'a, '_>, frame: &'a [u8]) -> Next<'a> {
-    let (Some(src), Some(ty), Some(rest)) = (frame.get(6..12), be16(frame, 12), frame.get(14..)) else {
+    let (Some(dst), Some(src), Some(ty), Some(rest)) =
+        (frame.get(..6), frame.get(6..12), be16(frame, 12), frame.get(14..))
+    else {
         return error(Layer::Link);
     };
     if cx.src_mac.is_none() {
         cx.src_mac = src.try_into().ok();
+        cx.dst_mac = dst.try_into().ok();
     }
     type_or_length(ty, rest)
 }

@@ -180,7 +180,14 @@ fn tcp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, seg: &'a [u8]) -> Next
         return cx.short(Layer::Tcp);
     };
     let l4 = L4::Tcp { sport, dport, seq, ack, flags: TcpFlags(flags), payload };
-    Next::Done(Decoded::Segment(Segment { src_mac: cx.src_mac, src, dst, l4, truncated: cx.truncated }))
+    Next::Done(Decoded::Segment(Segment {
+        src_mac: cx.src_mac,
+        dst_mac: cx.dst_mac,
+        src,
+        dst,
+        l4,
+        truncated: cx.truncated,
+    }))
 }
 
 /// UDP header (RFC 768): Source Port, Destination Port, Length (header included), Checksum.
@@ -208,5 +215,12 @@ fn udp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, dgram: &'a [u8]) -> Ne
         return next;
     }
     let l4 = L4::Udp { sport, dport, payload };
-    Next::Done(Decoded::Segment(Segment { src_mac: cx.src_mac, src, dst, l4, truncated: cx.truncated }))
+    Next::Done(Decoded::Segment(Segment {
+        src_mac: cx.src_mac,
+        dst_mac: cx.dst_mac,
+        src,
+        dst,
+        l4,
+        truncated: cx.truncated,
+    }))
 }

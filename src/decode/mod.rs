@@ -91,6 +91,8 @@ pub struct Segment<'a> {
     /// Source MAC of the outermost Ethernet header, when there is one (also the sender address
     /// of a Linux cooked SLL/SLL2 header of an Ethernet interface).
     pub src_mac: Option<[u8; 6]>,
+    /// Destination MAC of the outermost Ethernet header, when there is one.
+    pub dst_mac: Option<[u8; 6]>,
     pub src: IpAddr,
     pub dst: IpAddr,
     pub l4: L4<'a>,
@@ -165,6 +167,7 @@ impl Decoder {
             defrag: Some(&mut self.defrag),
             stats: &mut self.stats,
             src_mac: None,
+            dst_mac: None,
             truncated: false,
             ip_depth: 0,
         };
@@ -215,6 +218,7 @@ struct Cx<'a, 's> {
     defrag: Option<&'a mut Defrag>,
     stats: &'s mut DecodeStats,
     src_mac: Option<[u8; 6]>,
+    dst_mac: Option<[u8; 6]>,
     /// Some IP length was larger than the captured bytes.
     truncated: bool,
     ip_depth: u8,

@@ -3,6 +3,7 @@
 //! Every entry point returns an [`Outcome`] and never panics, whatever the bytes.
 
 pub mod dns;
+pub mod h2;
 pub mod http;
 pub mod name;
 pub mod quic;

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use crate::decode::{L4, Segment};
 use crate::extract::{Outcome, dns};
-use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts};
+use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts, UnnamedReason};
 use table::BoundedMap;
 use tcp::{App, Emit, Stream};
 
@@ -19,6 +19,17 @@ pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// NetBIOS name and datagram services (RFC 1002): DNS-like headers, never DNS.
 const NETBIOS_PORTS: [u16; 2] = [137, 138];
+
+/// IMAP, IMAPS, POP3, POP3S, submission, submissions (RFC 9051, RFC 8314, RFC 6409): client
+/// payload on these is mail activity.
+pub const MAIL_PORTS: [u16; 6] = [143, 993, 110, 995, 587, 465];
+
+/// Decides whether a TLS server name is a mail-access host (given by the pipeline from the
+/// tracker lists: the flow layer knows nothing of lists).
+pub type MailHostPredicate = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// At most one mail-activity observation per connection per this much capture time.
+const ACTIVITY_EVERY: i64 = Ts::MICROS_PER_SEC;
 
 pub fn is_dns_port(port: u16) -> bool {
     DNS_PORTS.contains(&port)
@@ -47,6 +58,15 @@ pub struct FlowStats {
     pub dns_malformed: u64,
 }
 
+/// A flow already reported.
+struct Seen;
+
+impl table::Idle for Seen {
+    fn idle_timeout(&self) -> i64 {
+        60 * Ts::MICROS_PER_SEC
+    }
+}
+
 /// One direction of a TCP connection, as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct StreamKey {
@@ -60,8 +80,11 @@ struct StreamKey {
 pub struct FlowTracker {
     streams: BoundedMap<StreamKey, Stream>,
     pub quic: quic::QuicTracker,
+    /// QUIC connections already reported as unnamed.
+    unnamed_udp: BoundedMap<StreamKey, Seen>,
     kinds: Vec<ObservationKind>,
     dns_malformed: u64,
+    mail_host: Option<MailHostPredicate>,
 }
 
 impl FlowTracker {
@@ -69,15 +92,23 @@ impl FlowTracker {
         FlowTracker {
             streams: BoundedMap::new(limits.max_streams),
             quic: quic::QuicTracker::new(limits.quic),
+            unnamed_udp: BoundedMap::new(limits.quic.max_connections),
             kinds: Vec::new(),
             dns_malformed: 0,
+            mail_host: None,
         }
+    }
+
+    /// Sets how to recognise mail-access hosts by TLS server name.
+    pub fn set_mail_hosts(&mut self, predicate: MailHostPredicate) {
+        self.mail_host = Some(predicate);
     }
 
     /// Reads one decoded packet captured at `ts`; appends what it revealed to `out`.
     pub fn handle(&mut self, ts: Ts, seg: &Segment<'_>, out: &mut Vec<Observation>) {
         self.streams.expire(ts, |_, _| {});
         self.quic.expire(ts);
+        self.unnamed_udp.expire(ts, |_, _| {});
         match seg.l4 {
             L4::Udp { sport, dport, payload } => {
                 if is_dns_port(sport) || is_dns_port(dport) {
@@ -89,11 +120,18 @@ impl FlowTracker {
                 } else {
                     match self.quic.datagram(ts, seg.src, sport, seg.dst, dport, payload) {
                         quic::QuicOutcome::ClientHello { version, hello, .. } => {
-                            if let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello)
-                                && let Some(name) = ch.sni
-                            {
-                                self.kinds.push(ObservationKind::QuicSni { name, version, ech: ch.ech });
+                            if let Outcome::Found(ch) = crate::extract::tls::parse_client_hello_message(&hello) {
+                                self.kinds.push(match ch.sni {
+                                    Some(name) => ObservationKind::QuicSni { name, version, ech: ch.ech },
+                                    None => ObservationKind::UnnamedFlow { reason: UnnamedReason::NoSni },
+                                });
                             }
+                        }
+                        quic::QuicOutcome::Unsupported { version } if version != 0 => {
+                            self.unnamed_quic(ts, seg, sport, dport, UnnamedReason::QuicUnsupported(version));
+                        }
+                        quic::QuicOutcome::Undecryptable { version } => {
+                            self.unnamed_quic(ts, seg, sport, dport, UnnamedReason::QuicUndecryptable(version));
                         }
                         // NetBIOS name service (137) has DNS's header but is not DNS.
                         quic::QuicOutcome::None | quic::QuicOutcome::NotQuic
@@ -107,24 +145,29 @@ impl FlowTracker {
                     }
                 }
                 let flow = FlowTuple { transport: Transport::Udp, src: seg.src, dst: seg.dst, sport, dport };
-                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));
+                let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
+                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, src_mac, dst_mac, kind }));
             }
             L4::Tcp { sport, dport, seq, flags, payload, .. } => {
                 let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
                 self.tcp(ts, key, seq, flags, payload);
                 let flow = FlowTuple { transport: Transport::Tcp, src: seg.src, dst: seg.dst, sport, dport };
-                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, kind }));
+                let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
+                out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, src_mac, dst_mac, kind }));
             }
         }
     }
 
     fn tcp(&mut self, ts: Ts, key: StreamKey, seq: u32, flags: crate::decode::TcpFlags, payload: &[u8]) {
         let dns = is_dns_port(key.sport) || is_dns_port(key.dport);
+        let mail_port = MAIL_PORTS.contains(&key.dport);
         if flags.syn() {
             // The client's SYN opens the stream we read; the server's SYN-ACK only for DNS.
             if !flags.ack() || dns {
                 let app = if dns { App::Dns } else { App::Probe };
-                self.streams.insert(key, Stream::new(seq.wrapping_add(1), app), ts);
+                let mut stream = Stream::new(seq.wrapping_add(1), app);
+                stream.watch = mail_port;
+                self.streams.insert(key, stream, ts);
             }
             return;
         }
@@ -134,11 +177,16 @@ impl FlowTracker {
             self.streams.remove(&reverse);
             return;
         }
+        let before = self.kinds.len();
         let mut emit = Emit { out: &mut self.kinds };
         match self.streams.get_mut(&key, ts) {
-            Some(stream) => stream.segment(seq, payload, &mut emit),
+            Some(stream) => {
+                stream.segment(seq, payload, &mut emit);
+                mail_activity(stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
+            }
             None if !payload.is_empty() => {
-                // Picked up mid-stream (no SYN seen): only where the first bytes say what follows.
+                // Picked up mid-stream (no SYN seen): only where the first bytes say what follows,
+                // or on a mail port (a long-lived IMAP connection opened before the capture).
                 let app = if dns {
                     App::Dns
                 } else if crate::extract::tls::looks_like_client_hello(payload) {
@@ -147,11 +195,15 @@ impl FlowTracker {
                     App::Http(Default::default())
                 } else if tcp::starts_with_proxy_header(payload) {
                     App::Probe
+                } else if mail_port {
+                    App::Done
                 } else {
                     return;
                 };
                 let mut stream = Stream::new(seq, app);
+                stream.watch = mail_port;
                 stream.segment(seq, payload, &mut emit);
+                mail_activity(&mut stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
                 if !flags.fin() {
                     self.streams.insert(key, stream, ts);
                 }
@@ -164,6 +216,20 @@ impl FlowTracker {
         }
     }
 
+    /// A QUIC connection we cannot read: reported once per 5-tuple, from the client side (the
+    /// packet goes to a server port from a higher, ephemeral one).
+    fn unnamed_quic(&mut self, ts: Ts, seg: &Segment<'_>, sport: u16, dport: u16, reason: UnnamedReason) {
+        let client_to_server = dport < sport && (dport < 1024 || matches!(dport, 4433 | 8443));
+        if !client_to_server {
+            return;
+        }
+        let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
+        if self.unnamed_udp.get_mut(&key, ts).is_none() {
+            self.unnamed_udp.insert(key, Seen, ts);
+            self.kinds.push(ObservationKind::UnnamedFlow { reason });
+        }
+    }
+
     pub fn stats(&self) -> FlowStats {
         FlowStats {
             streams: self.streams.len(),
@@ -171,6 +237,28 @@ impl FlowTracker {
             evicted_capacity: self.streams.evicted_capacity,
             dns_malformed: self.dns_malformed,
         }
+    }
+}
+
+/// After a client segment of `stream`: a ClientHello to a mail-access host makes it a mail
+/// connection; client payload on a mail connection is mail activity (rate-limited).
+fn mail_activity(
+    stream: &mut Stream,
+    ts: Ts,
+    payload: &[u8],
+    first_new: usize,
+    kinds: &mut Vec<ObservationKind>,
+    mail_host: Option<&MailHostPredicate>,
+) {
+    if !stream.watch
+        && let Some(is_mail) = mail_host
+        && kinds.iter().skip(first_new).any(|k| matches!(k, ObservationKind::TlsSni { name, .. } if is_mail(name)))
+    {
+        stream.watch = true;
+    }
+    if stream.watch && !payload.is_empty() && stream.last_activity.is_none_or(|last| ts.since(last) >= ACTIVITY_EVERY) {
+        stream.last_activity = Some(ts);
+        kinds.push(ObservationKind::MailActivity);
     }
 }
 

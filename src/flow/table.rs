@@ -78,6 +78,34 @@ impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
         Some(&mut slot.value)
     }
 
+    /// The entry for `key`, marked as seen at `now`; inserted with `make` when absent (evicting
+    /// the least recently used entry when full).
+    pub fn get_or_insert_with(&mut self, key: K, now: Ts, make: impl FnOnce() -> V) -> &mut V {
+        if !self.map.contains_key(&key) {
+            if self.map.len() >= self.capacity {
+                self.evict_one();
+            }
+            if self.queue.len() >= self.capacity.saturating_mul(2).max(64) {
+                self.compact();
+            }
+        }
+        match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let slot = o.into_mut();
+                if now > slot.last_seen {
+                    slot.last_seen = now;
+                }
+                &mut slot.value
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.generation = self.generation.wrapping_add(1);
+                let value = make();
+                self.queue.push_back((now.plus(value.idle_timeout()), v.key().clone(), self.generation));
+                &mut v.insert(Slot { value, last_seen: now, generation: self.generation }).value
+            }
+        }
+    }
+
     /// The entry for `key` without touching it.
     pub fn peek(&self, key: &K) -> Option<&V> {
         self.map.get(key).map(|s| &s.value)

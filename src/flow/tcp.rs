@@ -7,7 +7,7 @@
 //! but body bytes are skipped without being copied. Everything buffered is bounded.
 
 use crate::extract::{Outcome, dns, http, tls};
-use crate::model::{ObservationKind, Ts};
+use crate::model::{ObservationKind, Ts, UnnamedReason};
 
 /// Most bytes buffered while waiting for the rest of a ClientHello (RFC 8446 §5.1: a handshake
 /// message up to 16 KiB plus record headers).
@@ -28,6 +28,8 @@ pub const SCAN_MAX_SEGMENTS: u16 = 32;
 pub const SYN_TIMEOUT: i64 = 30 * Ts::MICROS_PER_SEC;
 pub const DONE_TIMEOUT: i64 = 120 * Ts::MICROS_PER_SEC;
 pub const ACTIVE_TIMEOUT: i64 = 300 * Ts::MICROS_PER_SEC;
+/// Mail connections stay open for long (IMAP IDLE re-issues every 29 minutes, RFC 2177).
+pub const WATCH_TIMEOUT: i64 = 1800 * Ts::MICROS_PER_SEC;
 
 /// What the stream's bytes are being read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,11 @@ pub struct Stream {
     chunked: Option<http::ChunkedBody>,
     /// A SYN was seen and no payload yet: a cheaper timeout applies.
     pub syn_only: bool,
+    /// A mail connection: client payload is reported as mail activity, and the stream is kept
+    /// through long idle periods (IMAP IDLE).
+    pub watch: bool,
+    /// When mail activity was last reported for this stream.
+    pub last_activity: Option<Ts>,
 }
 
 impl Stream {
@@ -86,6 +93,8 @@ impl Stream {
             scanned_segments: 0,
             chunked: None,
             syn_only: true,
+            watch: false,
+            last_activity: None,
         }
     }
 
@@ -283,9 +292,10 @@ impl Stream {
                 App::Tls => {
                     return match tls::parse_client_hello_stream(rest) {
                         Outcome::Found(hello) => {
-                            if let Some(name) = hello.sni {
-                                emit.out.push(ObservationKind::TlsSni { name, ech: hello.ech });
-                            }
+                            emit.out.push(match hello.sni {
+                                Some(name) => ObservationKind::TlsSni { name, ech: hello.ech },
+                                None => ObservationKind::UnnamedFlow { reason: UnnamedReason::NoSni },
+                            });
                             self.app = App::Done;
                             input.len()
                         }
@@ -341,6 +351,9 @@ impl Stream {
                                     name,
                                     path: String::from_utf8_lossy(head.target).into_owned(),
                                     method: String::from_utf8_lossy(head.method).into_owned(),
+                                    referer: head.referer.map(|v| String::from_utf8_lossy(v).into_owned()),
+                                    cookie: head.cookie.map(|v| String::from_utf8_lossy(v).into_owned()),
+                                    decrypted: false,
                                 });
                             }
                             used += head.head_len.max(1);
@@ -386,7 +399,9 @@ impl Stream {
 
 impl crate::flow::table::Idle for Stream {
     fn idle_timeout(&self) -> i64 {
-        if self.syn_only {
+        if self.watch {
+            WATCH_TIMEOUT
+        } else if self.syn_only {
             SYN_TIMEOUT
         } else if self.app == App::Done {
             DONE_TIMEOUT

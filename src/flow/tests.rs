@@ -43,6 +43,7 @@ impl Conn {
         self.t += 1000;
         let seg = Segment {
             src_mac: None,
+            dst_mac: None,
             src: client(),
             dst: server(),
             l4: L4::Tcp { sport: self.sport, dport: self.dport, seq, ack: 1, flags: TcpFlags(flags), payload },
@@ -61,8 +62,17 @@ impl Conn {
         self.send(TcpFlags::ACK | TcpFlags::PSH, seq, &data[from..to]);
     }
 
+    /// Named observations (mail activity is checked on its own).
     fn names(&self) -> Vec<String> {
-        self.out.iter().map(|o| format!("{}:{}", o.kind.kind_str(), o.kind.name())).collect()
+        self.out
+            .iter()
+            .filter(|o| o.kind != ObservationKind::MailActivity)
+            .map(|o| format!("{}:{}", o.kind.kind_str(), o.kind.name()))
+            .collect()
+    }
+
+    fn activity(&self) -> usize {
+        self.out.iter().filter(|o| o.kind == ObservationKind::MailActivity).count()
     }
 }
 
@@ -117,6 +127,37 @@ fn starttls_and_socks_prefixes_are_skipped() {
     c.data(&stream, plain.len(), plain.len() + 1448);
     c.data(&stream, plain.len() + 1448, stream.len());
     assert_eq!(c.names(), ["tls_sni:pixel.tracker.test"]);
+}
+
+#[test]
+fn client_payload_on_mail_connections_is_mail_activity_once_a_second() {
+    // IMAPS (993) picked up mid-connection: a long-lived session opened before the capture.
+    let mut c = Conn::new(993);
+    c.isn = 5000;
+    for i in 0..30 {
+        c.t += 100_000; // 30 segments over ~3 s
+        c.data(
+            &[0x17, 0x03, 0x03, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20],
+            0,
+            25,
+        );
+        c.isn = c.isn.wrapping_add(25);
+        let _ = i;
+    }
+    assert!((3..=4).contains(&c.activity()), "{}", c.activity());
+    assert!(c.names().is_empty());
+    // Port 443 with a mail-access SNI, when the lists say so.
+    let mut c = Conn::new(443);
+    c.flows.set_mail_hosts(std::sync::Arc::new(|n: &str| n == "pixel.tracker.test"));
+    c.syn();
+    c.data(CHROMIUM_PQ, 0, 1448);
+    c.data(CHROMIUM_PQ, 1448, CHROMIUM_PQ.len());
+    assert_eq!(c.activity(), 1, "the ClientHello segment that named the mail host");
+    // Ordinary HTTPS: never.
+    let mut c = Conn::new(443);
+    c.syn();
+    c.data(CHROMIUM_PQ, 0, CHROMIUM_PQ.len());
+    assert_eq!(c.activity(), 0);
 }
 
 #[test]
@@ -182,6 +223,7 @@ fn table_and_buffers_stay_bounded_under_a_syn_flood() {
     for i in 0..200_000u32 {
         let seg = Segment {
             src_mac: None,
+            dst_mac: None,
             src: IpAddr::from(i.to_be_bytes()),
             dst: server(),
             l4: L4::Tcp { sport: 1000, dport: 443, seq: i, ack: 0, flags: TcpFlags(TcpFlags::SYN), payload: &[] },

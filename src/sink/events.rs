@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::model::{AnswerData, Contact, FlowTuple, Observation, ObservationKind, Ts};
+use crate::model::{
+    AnswerData, Contact, Derived, EncryptedDns, FlowTuple, Observation, ObservationKind, Ts, UnnamedReason,
+};
 
 /// Where and what to log.
 pub struct EventWriter {
@@ -32,9 +34,16 @@ impl EventWriter {
         self.emit()
     }
 
-    pub fn contact(&mut self, c: &Contact) -> io::Result<()> {
+    /// A derived event (tracker contact, encrypted-DNS flow…): always logged.
+    pub fn derived(&mut self, d: &Derived) -> io::Result<()> {
         self.line.clear();
-        format_contact(&mut self.line, c);
+        match d {
+            Derived::Contact(c) => format_contact(&mut self.line, c),
+            Derived::EncryptedDns(e) => format_encrypted_dns(&mut self.line, e),
+            Derived::ProxiedFetch(f) => format_proxied_fetch(&mut self.line, f),
+            Derived::EmailOpen(o) => format_email_open(&mut self.line, o),
+            Derived::MailContext { .. } => return Ok(()),
+        }
         self.emit()
     }
 
@@ -129,10 +138,20 @@ pub fn format_observation(s: &mut String, obs: &Observation) {
             field_str(s, "version", &format!("0x{version:08x}"));
             let _ = write!(s, ",\"ech\":{ech}");
         }
-        ObservationKind::HttpHost { name, path, method } => {
+        ObservationKind::HttpHost { name, path, method, decrypted, .. } => {
             field_name(s, "name", name);
             field_str(s, "path", path);
             field_str(s, "method", method);
+            if *decrypted {
+                s.push_str(",\"decrypted\":true");
+            }
+        }
+        ObservationKind::MailActivity => {}
+        ObservationKind::UnnamedFlow { reason } => {
+            field_str(s, "reason", reason.as_str());
+            if let UnnamedReason::QuicUnsupported(v) | UnnamedReason::QuicUndecryptable(v) = reason {
+                field_str(s, "version", &format!("0x{v:08x}"));
+            }
         }
     }
     s.push('}');
@@ -148,6 +167,46 @@ pub fn format_contact(s: &mut String, c: &Contact) {
     field_str(s, "category", c.category.as_str());
     field_str(s, "via", c.via.as_str());
     let _ = write!(s, ",\"cloaked\":{}}}", c.cloaked);
+}
+
+pub fn format_proxied_fetch(s: &mut String, f: &crate::correlate::opens::ProxiedFetch) {
+    head(s, "proxied_fetch", f.ts, &f.flow);
+    field_str(s, "client", &f.client.to_string());
+    field_name(s, "name", &f.name);
+    field_str(s, "proxy", &f.proxy);
+    field_str(s, "category", f.category.as_str());
+    field_str(s, "via", f.via.as_str());
+    s.push('}');
+}
+
+/// `email_open`: `ts` is the end of the burst (when it was decided), with the flow of its first
+/// contact; the members are those of the summary's `email_opens` entries.
+pub fn format_email_open(s: &mut String, o: &crate::correlate::opens::EmailOpen) {
+    let flow = o.flows.first().copied().unwrap_or(FlowTuple {
+        transport: crate::model::Transport::Tcp,
+        src: o.client_ip,
+        dst: o.client_ip,
+        sport: 0,
+        dport: 0,
+    });
+    head(s, "email_open", o.end, &flow);
+    if let serde_json::Value::Object(members) = crate::sink::summary::open_json(o) {
+        for (k, v) in members {
+            s.push_str(",\"");
+            s.push_str(&k);
+            s.push_str("\":");
+            s.push_str(&v.to_string());
+        }
+    }
+    s.push('}');
+}
+
+pub fn format_encrypted_dns(s: &mut String, e: &EncryptedDns) {
+    head(s, "encrypted_dns", e.ts, &e.flow);
+    field_str(s, "client", &e.client.to_string());
+    field_str(s, "resolver", e.resolver);
+    field_str(s, "protocol", e.protocol);
+    s.push('}');
 }
 
 /// Appends `v` as a JSON string (RFC 8259 §7): quotes, backslashes and control characters escaped.
@@ -185,6 +244,8 @@ mod tests {
                 sport: 40000,
                 dport: 53,
             },
+            src_mac: None,
+            dst_mac: None,
             kind: ObservationKind::DnsQuery { name: "www.google-analytics.com".into(), qtype: 1, qr: false, id: 7 },
         };
         let mut s = String::new();

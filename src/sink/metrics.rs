@@ -12,7 +12,7 @@ use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts
 use crate::decode::Layer;
 use crate::model::{Contact, ObservationKind, Via};
 
-/// Default cap on distinct (tracker, company, category) label sets.
+/// Default cap on distinct (tracker, company, category) label sets (`--max-tracker-series`).
 pub const DEFAULT_TRACKER_LABEL_CAP: usize = 500;
 
 /// All metrics, with cached handles for the per-packet ones.
@@ -28,6 +28,13 @@ pub struct Metrics {
     flows: IntGauge,
     flow_evictions: IntCounterVec,
     list_entries: IntGaugeVec,
+    encrypted_dns: IntCounterVec,
+    quic_unsupported: IntCounterVec,
+    email_opens: IntCounterVec,
+    email_open_contacts: IntCounterVec,
+    proxied_fetches: IntCounterVec,
+    /// `result="ok"`, `result="error"`.
+    list_reloads: [IntCounter; 2],
     cache: Mutex<ContactHandles>,
 }
 
@@ -61,13 +68,15 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> In
 /// Index of an observation kind in [`Metrics::observations`] and the `kind` label values.
 pub const OBSERVATION_KINDS: [&str; 5] = ["dns_query", "dns_answer", "tls_sni", "quic_sni", "http_host"];
 
-fn kind_index(kind: &ObservationKind) -> usize {
+/// Index in [`OBSERVATION_KINDS`]; None for kinds not counted there (unnamed flows).
+pub fn kind_index(kind: &ObservationKind) -> Option<usize> {
     match kind {
-        ObservationKind::DnsQuery { .. } => 0,
-        ObservationKind::DnsAnswer { .. } => 1,
-        ObservationKind::TlsSni { .. } => 2,
-        ObservationKind::QuicSni { .. } => 3,
-        ObservationKind::HttpHost { .. } => 4,
+        ObservationKind::DnsQuery { .. } => Some(0),
+        ObservationKind::DnsAnswer { .. } => Some(1),
+        ObservationKind::TlsSni { .. } => Some(2),
+        ObservationKind::QuicSni { .. } => Some(3),
+        ObservationKind::HttpHost { .. } => Some(4),
+        ObservationKind::UnnamedFlow { .. } | ObservationKind::MailActivity => None,
     }
 }
 
@@ -122,6 +131,43 @@ impl Metrics {
             "Entries loaded from each tracker list.",
             &["list"],
         );
+        let encrypted_dns = counter_vec(
+            &registry,
+            "pixelwatch_encrypted_dns_flows_total",
+            "Connections to encrypted-DNS resolvers (DoT, DoH, DoQ): the client's DNS lookups are invisible from then on.",
+            &["resolver", "protocol"],
+        );
+        let quic_unsupported = counter_vec(
+            &registry,
+            "pixelwatch_quic_unsupported_packets_total",
+            "QUIC long-header packets of versions whose Initials are not decrypted, by version family.",
+            &["version"],
+        );
+        let email_opens = counter_vec(
+            &registry,
+            "pixelwatch_email_opens_total",
+            "E-mail opens inferred from bursts of tracker contacts with mail context, by confidence (high, medium, proxied).",
+            &["confidence"],
+        );
+        let email_open_contacts = counter_vec(
+            &registry,
+            "pixelwatch_email_open_tracker_contacts_total",
+            "Tracker contacts that were part of an e-mail open.",
+            &["tracker", "company", "category"],
+        );
+        let proxied_fetches = counter_vec(
+            &registry,
+            "pixelwatch_proxied_image_fetches_total",
+            "Fetches through webmail image proxies and privacy relays: the tracker behind them is invisible.",
+            &["proxy"],
+        );
+        let list_reloads_vec = counter_vec(
+            &registry,
+            "pixelwatch_tracker_list_reloads_total",
+            "Tracker list reloads (SIGHUP or a list file changed): result=ok (new lists in force) or error (the previous lists were kept).",
+            &["result"],
+        );
+        let list_reloads = ["ok", "error"].map(|r| list_reloads_vec.with_label_values(&[r]));
         let build_info = gauge_vec(&registry, "pixelwatch_build_info", "pixelwatch version (always 1).", &["version"]);
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         Metrics {
@@ -136,6 +182,12 @@ impl Metrics {
             flows,
             flow_evictions,
             list_entries,
+            encrypted_dns,
+            quic_unsupported,
+            email_opens,
+            email_open_contacts,
+            proxied_fetches,
+            list_reloads,
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -151,7 +203,7 @@ impl Metrics {
     }
 
     pub fn observation(&self, kind: &ObservationKind) {
-        if let Some(c) = self.observations.get(kind_index(kind)) {
+        if let Some(c) = kind_index(kind).and_then(|i| self.observations.get(i)) {
             c.inc();
         }
     }
@@ -177,6 +229,46 @@ impl Metrics {
         }
     }
 
+    pub fn email_open(&self, o: &crate::correlate::opens::EmailOpen) {
+        self.email_opens.with_label_values(&[o.confidence.as_str()]).inc();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for t in &o.trackers {
+            let set: LabelSet = (t.tracker.clone(), t.company.clone(), t.category.as_str());
+            let fits = cache.seen.contains_key(&set) || cache.seen.len() < cache.cap;
+            let (tracker, company) = if fits {
+                cache.seen.insert(set, ());
+                (&*t.tracker, &*t.company)
+            } else {
+                ("other", "other")
+            };
+            self.email_open_contacts
+                .with_label_values(&[tracker, company, t.category.as_str()])
+                .inc_by(u64::from(t.contacts));
+        }
+    }
+
+    pub fn proxied_fetch(&self, f: &crate::correlate::opens::ProxiedFetch) {
+        self.proxied_fetches.with_label_values(&[&f.proxy]).inc();
+    }
+
+    pub fn encrypted_dns(&self, e: &crate::model::EncryptedDns) {
+        self.encrypted_dns.with_label_values(&[e.resolver, e.protocol]).inc();
+    }
+
+    /// QUIC packets of unsupported versions: cumulative counts per version from the QUIC tracker.
+    pub fn quic_unsupported(&self, per_version: &[(u32, u64)], other: u64) {
+        let mut per_family: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+        for (version, n) in per_version {
+            *per_family.entry(crate::extract::quic::family_label(*version)).or_default() += n;
+        }
+        if other > 0 {
+            *per_family.entry("other").or_default() += other;
+        }
+        for (family, total) in per_family {
+            Self::catch_up(&self.quic_unsupported.with_label_values(&[family]), total);
+        }
+    }
+
     /// Sets a cumulative counter from a cumulative source (pcap stats, flow-table counters).
     fn catch_up(c: &IntCounter, total: u64) {
         let now = c.get();
@@ -198,6 +290,17 @@ impl Metrics {
 
     pub fn list_entries(&self, list: &str, entries: usize) {
         self.list_entries.with_label_values(&[list]).set(i64::try_from(entries).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a list reload: `ok` when the new lists are in force, otherwise the old ones were kept.
+    pub fn list_reload(&self, ok: bool) {
+        let [done, kept] = &self.list_reloads;
+        if ok { done.inc() } else { kept.inc() }
+    }
+
+    /// The cap on tracker label sets this registry was made with.
+    pub fn tracker_label_cap(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).cap
     }
 
     /// The text exposition format 0.0.4 (`prometheus::TEXT_FORMAT`).

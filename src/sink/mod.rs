@@ -6,3 +6,4 @@ pub mod metrics;
 pub mod progress;
 pub mod server;
 pub mod summary;
+pub mod webconfig;

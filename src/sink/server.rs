@@ -1,7 +1,9 @@
 //! The /metrics HTTP server (tokio + hyper, HTTP/1.1): text exposition format 0.0.4.
 //!
 //! `serve(listener, metrics, shutdown)` takes its I/O as arguments: tests bind port 0 and pass
-//! the listener; `main` passes a signal future as `shutdown`.
+//! the listener; `main` passes a signal future as `shutdown`. `serve_with` adds the
+//! `--web.config.file` settings: TLS (rustls), basic auth (bcrypt, checked on the blocking pool),
+//! extra response headers.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -17,6 +19,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::sink::metrics::Metrics;
+use crate::sink::webconfig::WebConfig;
+
+/// Password checks (bcrypt) run at once; more wait, so that a flood of wrong passwords costs
+/// at most this many cores.
+const CONCURRENT_PASSWORD_CHECKS: usize = 2;
+
+/// Time a client gets to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 const INDEX: &str = "<html><head><title>pixelwatch</title></head><body><h1>pixelwatch</h1>\
 <p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
@@ -34,8 +44,77 @@ fn respond(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> 
     resp
 }
 
+/// The web configuration of a server and its limit on concurrent password checks.
+#[derive(Clone)]
+struct Web {
+    config: Arc<WebConfig>,
+    checks: Arc<tokio::sync::Semaphore>,
+}
+
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(b"Unauthorized\n")));
+    *resp.status_mut() = StatusCode::UNAUTHORIZED;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    resp.headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"pixelwatch\", charset=\"UTF-8\""));
+    resp
+}
+
+/// Answers one request: basic auth first (when configured), then the page, then the extra headers.
+async fn handle(metrics: Arc<Metrics>, web: Option<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let Some(Web { config: web, checks }) = web else { return respond(&metrics, &req) };
+    let mut resp = if web.requires_auth() {
+        let header = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes().to_vec());
+        let checker = web.clone();
+        let ok = match checks.acquire().await {
+            Ok(_permit) => {
+                tokio::task::spawn_blocking(move || checker.authorize(header.as_deref())).await.unwrap_or(false)
+            }
+            Err(_) => false,
+        };
+        if ok { respond(&metrics, &req) } else { unauthorized() }
+    } else {
+        respond(&metrics, &req)
+    };
+    for (name, value) in &web.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+            resp.headers_mut().insert(n, v);
+        }
+    }
+    resp
+}
+
+/// Serves HTTP/1.1 on one accepted connection (plain or TLS).
+async fn serve_connection<S>(io: S, metrics: Arc<Metrics>, web: Option<Web>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let (metrics, web) = (metrics.clone(), web.clone());
+        async move { Ok::<_, Infallible>(handle(metrics, web, req).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .serve_connection(TokioIo::new(io), service);
+    let _ = conn.await;
+}
+
 /// Serves until `shutdown` completes. Connection errors are logged and do not stop the server.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: impl Future<Output = ()>) {
+    serve_with(listener, metrics, None, shutdown).await
+}
+
+/// Like [`serve`], with the TLS, basic-auth and header settings of a `--web.config.file`.
+pub async fn serve_with(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    web: Option<Arc<WebConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = web.as_ref().and_then(|w| w.tls.clone()).map(tokio_rustls::TlsAcceptor::from);
+    let checks = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS));
+    let web = web.map(|config| Web { config, checks });
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -50,17 +129,18 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: impl 
                 continue;
             }
         };
-        let metrics = metrics.clone();
+        let (metrics, web, acceptor) = (metrics.clone(), web.clone(), acceptor.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |req: Request<Incoming>| {
-                let resp = respond(&metrics, &req);
-                async move { Ok::<_, Infallible>(resp) }
-            });
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = conn.await;
+            match acceptor {
+                // A failed or slow handshake (a scanner, a client that does not trust the
+                // certificate) just closes the connection.
+                Some(acceptor) => {
+                    if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        serve_connection(tls, metrics, web).await;
+                    }
+                }
+                None => serve_connection(stream, metrics, web).await,
+            }
         });
     }
 }

@@ -29,6 +29,13 @@ pub struct Summary {
     pub observations: [u64; 5],
     pub contacts: BTreeMap<(Arc<str>, Arc<str>, Category), ContactRow>,
     pub decode_errors: BTreeMap<&'static str, u64>,
+    /// E-mail opens, in the order they were decided (bounded: the first 10,000).
+    pub email_opens: Vec<crate::correlate::opens::EmailOpen>,
+    pub email_opens_total: u64,
+    /// Image-proxy / relay fetches per proxy company.
+    pub proxied_fetches: BTreeMap<Arc<str>, u64>,
+    /// Encrypted-DNS connections per (resolver, protocol).
+    pub encrypted_dns: BTreeMap<(&'static str, &'static str), u64>,
     pub elapsed_seconds: f64,
     /// Files that stopped early, with the reason.
     pub errors: Vec<String>,
@@ -51,10 +58,24 @@ impl Summary {
     }
 
     pub fn observation(&mut self, kind: &ObservationKind) {
-        let i = OBSERVATION_KINDS.iter().position(|k| *k == kind.kind_str()).unwrap_or(0);
-        if let Some(n) = self.observations.get_mut(i) {
+        if let Some(n) = crate::sink::metrics::kind_index(kind).and_then(|i| self.observations.get_mut(i)) {
             *n += 1;
         }
+    }
+
+    pub fn email_open(&mut self, o: &crate::correlate::opens::EmailOpen) {
+        self.email_opens_total += 1;
+        if self.email_opens.len() < 10_000 {
+            self.email_opens.push(o.clone());
+        }
+    }
+
+    pub fn proxied_fetch(&mut self, f: &crate::correlate::opens::ProxiedFetch) {
+        *self.proxied_fetches.entry(f.proxy.clone()).or_default() += 1;
+    }
+
+    pub fn encrypted_dns(&mut self, e: &crate::model::EncryptedDns) {
+        *self.encrypted_dns.entry((e.resolver, e.protocol)).or_default() += 1;
     }
 
     pub fn contact(&mut self, c: &Contact) {
@@ -94,9 +115,16 @@ impl Summary {
             "last_ts": self.last_ts.map(Ts::rfc3339),
             "observations": observations,
             "tracker_contacts": contacts,
-            "email_opens": [],
+            "email_opens": self.email_opens.iter().map(open_json).collect::<Vec<_>>(),
+            "email_opens_total": self.email_opens_total,
+            "proxied_fetches": self.proxied_fetches.iter()
+                .map(|(p, n)| json!({"proxy": &**p, "fetches": n}))
+                .collect::<Vec<_>>(),
             "address_leaks": [],
             "decode_errors": self.decode_errors,
+            "encrypted_dns": self.encrypted_dns.iter()
+                .map(|((r, p), n)| json!({"resolver": r, "protocol": p, "flows": n}))
+                .collect::<Vec<_>>(),
             "errors": self.errors,
             "elapsed_seconds": (self.elapsed_seconds * 1e6).round() / 1e6,
         })
@@ -165,6 +193,57 @@ impl Summary {
                 );
             }
         }
+        if self.email_opens_total == 0 {
+            let _ = writeln!(s, "e-mail opens: none");
+        } else {
+            let _ = writeln!(s, "e-mail opens: {}", thousands(self.email_opens_total));
+            for o in &self.email_opens {
+                let companies: Vec<&str> = o
+                    .trackers
+                    .iter()
+                    .map(|t| &*t.company)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let told = if companies.is_empty() {
+                    format!(
+                        "via {} (trackers invisible)",
+                        o.proxies.iter().map(|p| &**p).collect::<Vec<_>>().join(", ")
+                    )
+                } else {
+                    format!("told {}", companies.join(", "))
+                };
+                let context = o.context.as_ref().map_or(String::from("no mail context"), |c| {
+                    format!(
+                        "after {}{}",
+                        c.kind.as_str(),
+                        c.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
+                    )
+                });
+                let _ = writeln!(
+                    s,
+                    "  {} {} {} ({}): {told}; {context}",
+                    o.start.rfc3339(),
+                    o.client,
+                    o.confidence.as_str(),
+                    duration_ms(o.end.since(o.start)),
+                );
+            }
+        }
+        if !self.proxied_fetches.is_empty() {
+            let parts: Vec<String> =
+                self.proxied_fetches.iter().map(|(p, n)| format!("{p} {}", thousands(*n))).collect();
+            let _ = writeln!(s, "proxied image fetches (the tracker behind them is invisible): {}", parts.join(", "));
+        }
+        if !self.encrypted_dns.is_empty() {
+            let parts: Vec<String> =
+                self.encrypted_dns.iter().map(|((r, p), n)| format!("{r} ({p}) {}", thousands(*n))).collect();
+            let _ = writeln!(
+                s,
+                "encrypted DNS (lookups after these are invisible; SNI and addresses still attribute flows): {}",
+                parts.join(", ")
+            );
+        }
         if !self.decode_errors.is_empty() {
             let parts: Vec<String> = self.decode_errors.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect();
             let _ = writeln!(s, "skipped packets (decode errors): {}", parts.join(", "));
@@ -174,6 +253,35 @@ impl Summary {
         }
         s
     }
+}
+
+/// An e-mail open as a JSON object (summary and events share it).
+pub fn open_json(o: &crate::correlate::opens::EmailOpen) -> Value {
+    json!({
+        "client": o.client.to_string(),
+        "client_ip": o.client_ip.to_string(),
+        "start": o.start.rfc3339(),
+        "end": o.end.rfc3339(),
+        "confidence": o.confidence.as_str(),
+        "trackers": o.trackers.iter().map(|t| json!({
+            "tracker": &*t.tracker, "company": &*t.company, "category": t.category.as_str(), "contacts": t.contacts,
+        })).collect::<Vec<_>>(),
+        "proxies": o.proxies.iter().map(|p| &**p).collect::<Vec<_>>(),
+        "context": o.context.as_ref().map(|c| json!({
+            "type": c.kind.as_str(),
+            "name": c.name.as_deref(),
+            "ts": c.ts.rfc3339(),
+            "transport": c.flow.transport.as_str(),
+            "src": c.flow.src.to_string(),
+            "dst": c.flow.dst.to_string(),
+            "sport": c.flow.sport,
+            "dport": c.flow.dport,
+        })),
+    })
+}
+
+fn duration_ms(micros: i64) -> String {
+    format!("{:.1} s", micros as f64 / 1e6)
 }
 
 fn thousands(n: u64) -> String {

@@ -4,13 +4,17 @@
 //! the overriding list's [`ListInfo::overrides`]. Malformed lines become [`Skipped`] records and the
 //! rest of the list loads; only an unreadable file is an error.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::disconnect;
 use super::formats::{self, Format, Found, Ignored};
-use super::name::label_count;
-use super::{DEFAULT_LIST, Entry, Key, ListInfo, Override, Skipped, TrackerDb};
+use super::index::SuffixIndex;
+use super::name::{canonical_name, label_count};
+use super::{DEFAULT_LIST, Entry, ListInfo, Override, Skipped, TrackerDb};
 use crate::model::Category;
 
 /// A list to load: `[FORMAT:]PATH` plus optional overrides for non-TSV lists.
@@ -28,8 +32,8 @@ pub struct ListSpec {
 }
 
 impl ListSpec {
-    /// Parses `FORMAT:PATH` (`tsv:`, `hosts:`, `adblock:`, `domains:`, case-insensitive) or a bare
-    /// path. A prefix that is not a format name is part of the path.
+    /// Parses `FORMAT:PATH` (`tsv:`, `hosts:`, `adblock:`, `domains:`, `disconnect:`,
+    /// case-insensitive) or a bare path. A prefix that is not a format name is part of the path.
     pub fn parse(spec: &str) -> ListSpec {
         if let Some((prefix, path)) = spec.split_once(':')
             && let Ok(format) = prefix.parse::<Format>()
@@ -74,6 +78,24 @@ pub enum ListError {
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     db: TrackerDb,
+    /// Suffix → index in `db.entries`, to find the entry a later list overrides.
+    index: HashMap<Key, u32, foldhash::fast::RandomState>,
+}
+
+/// A key of the build-time index: the entry's suffix, hashed and compared as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(Arc<str>);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl Builder {
@@ -120,7 +142,11 @@ impl Builder {
     pub fn bytes(mut self, spec: &ListSpec, data: &[u8]) -> Builder {
         let format = spec.format.unwrap_or_else(|| formats::detect(data));
         let company = spec.default_company();
-        self.add_text(&spec.path, format, spec.category, &company, data, false);
+        if format == Format::Disconnect {
+            self.add_disconnect(&spec.path, &company, data);
+        } else {
+            self.add_text(&spec.path, format, spec.category, &company, data, false);
+        }
         self
     }
 
@@ -130,7 +156,8 @@ impl Builder {
         db.max_labels = labels.clone().max().unwrap_or(0);
         db.min_labels = labels.min().unwrap_or(0);
         db.entries.shrink_to_fit();
-        db.index.shrink_to_fit();
+        drop(self.index);
+        db.index = SuffixIndex::build(db.entries.iter().map(|e| e.suffix.as_bytes()));
         db
     }
 
@@ -145,18 +172,8 @@ impl Builder {
         data: &[u8],
         embedded: bool,
     ) {
-        let list = self.db.lists.len();
-        self.db.lists.push(ListInfo {
-            name: list_name.to_string(),
-            format: format.as_str(),
-            entries: 0,
-            skipped: Vec::new(),
-            skipped_total: 0,
-            ignored: Ignored::default(),
-            overrides: Vec::new(),
-            overridden: 0,
-            category: if format == Format::Tsv { None } else { Some(category.unwrap_or(Category::Advertising)) },
-        });
+        let list_category = if format == Format::Tsv { None } else { Some(category.unwrap_or(Category::Advertising)) };
+        let list = self.push_list(list_name, format, list_category);
         let list_company: Arc<str> = Arc::from(company);
         let list_category = category.unwrap_or(Category::Advertising);
         let mut companies: HashMap<&str, Arc<str>> = HashMap::new();
@@ -201,6 +218,56 @@ impl Builder {
         }
     }
 
+    /// Starts the record of a list; returns its index.
+    fn push_list(&mut self, name: &str, format: Format, category: Option<Category>) -> usize {
+        self.db.lists.push(ListInfo {
+            name: name.to_string(),
+            format: format.as_str(),
+            entries: 0,
+            skipped: Vec::new(),
+            skipped_total: 0,
+            ignored: Ignored::default(),
+            overrides: Vec::new(),
+            overridden: 0,
+            category,
+            truncated: false,
+        });
+        self.db.lists.len() - 1
+    }
+
+    /// Loads a Disconnect `services.json`: the entity is the company, the category is mapped
+    /// ([`disconnect::map_category`]); a domain listed under several loaded categories keeps the
+    /// one of lowest rank. Problems are reported in line order.
+    fn add_disconnect(&mut self, list_name: &str, default_company: &str, data: &[u8]) {
+        let list = self.push_list(list_name, Format::Disconnect, None);
+        let parsed = disconnect::parse(data);
+        let mut problems = parsed.problems;
+        let default_company: Arc<str> = Arc::from(default_company);
+        let mut items = parsed.items;
+        items.sort_by_key(|i| i.mapped.map_or(u8::MAX, |(_, rank)| rank));
+        for item in items {
+            let Some((category, _)) = item.mapped else {
+                let unmapped = &mut self.info_mut(list).ignored.unmapped_categories;
+                *unmapped.entry(item.category.to_string()).or_default() += 1;
+                continue;
+            };
+            match canonical_name(&item.domain) {
+                Ok(name) => {
+                    let company = if item.entity.is_empty() { default_company.clone() } else { item.entity };
+                    let source = Arc::from(format!("{list_name}:{}", item.line));
+                    let entry = Entry { suffix: Arc::from(name.as_str()), company, category, source, list };
+                    self.insert(entry, item.line, false);
+                }
+                Err(e) => problems.push((item.line, format!("domain {:?} ({}): {e}", item.domain, item.entity))),
+            }
+        }
+        problems.sort_by_key(|&(line, _)| line);
+        for (line, reason) in problems {
+            self.skip(list, line, reason);
+        }
+        self.info_mut(list).truncated = parsed.truncated;
+    }
+
     fn info_mut(&mut self, list: usize) -> &mut ListInfo {
         &mut self.db.lists[list]
     }
@@ -217,14 +284,14 @@ impl Builder {
     /// malformed for TSV lists (conflicting facts), counted as a duplicate otherwise.
     fn insert(&mut self, entry: Entry, line: usize, tsv: bool) {
         let list = entry.list;
-        match self.db.index.get(entry.suffix.as_bytes()).copied() {
+        match self.index.get(entry.suffix.as_bytes()).copied() {
             None => {
                 let i = u32::try_from(self.db.entries.len()).unwrap_or(u32::MAX);
                 if i == u32::MAX {
                     self.skip(list, line, "too many entries".to_string());
                     return;
                 }
-                self.db.index.insert(Key(entry.suffix.clone()), i);
+                self.index.insert(Key(entry.suffix.clone()), i);
                 self.db.entries.push(entry);
                 self.info_mut(list).entries += 1;
             }

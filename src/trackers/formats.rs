@@ -1,10 +1,11 @@
 //! List file formats: detection and the line parsers for pixelwatch TSV, hosts files, adblock host
-//! rules and plain domain lists.
+//! rules and plain domain lists (Disconnect's JSON is read as a whole: `disconnect.rs`).
 //!
 //! Each parser looks at one line and reports what it found through a callback: entries (a canonical
 //! name, plus company/category/source for TSV), malformed parts (a reason, later a `file:line`
 //! warning) and lines deliberately not loaded (counted in [`Ignored`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -23,10 +24,12 @@ pub enum Format {
     Adblock,
     /// One name per line, `#` comments.
     Domains,
+    /// Disconnect `services.json`: categories → entities → domains (entity = company).
+    Disconnect,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Tsv, Format::Hosts, Format::Adblock, Format::Domains];
+    pub const ALL: [Format; 5] = [Format::Tsv, Format::Hosts, Format::Adblock, Format::Domains, Format::Disconnect];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl Format {
             Format::Hosts => "hosts",
             Format::Adblock => "adblock",
             Format::Domains => "domains",
+            Format::Disconnect => "disconnect",
         }
     }
 }
@@ -72,6 +76,9 @@ pub struct Ignored {
     /// `||host^$options` rules whose options limit them to some sites or to non-network actions
     /// (`$domain=`, `$popup`, `$elemhide`, `$csp=`, `$removeparam`, `$badfilter`…).
     pub restricted: usize,
+    /// Disconnect lists: domains of categories that are not loaded, by Disconnect category
+    /// (`Social`, `Content`, `Cryptomining`…; see [`super::disconnect::map_category`]).
+    pub unmapped_categories: BTreeMap<String, usize>,
 }
 
 impl Ignored {
@@ -84,6 +91,7 @@ impl Ignored {
             + self.cosmetic
             + self.regex
             + self.restricted
+            + self.unmapped_categories.values().sum::<usize>()
     }
 }
 
@@ -138,12 +146,24 @@ pub(crate) fn parse_line<'a>(format: Format, line: &'a str, emit: &mut dyn FnMut
         Format::Hosts => hosts_line(line, emit),
         Format::Adblock => adblock_line(line, emit),
         Format::Domains => domains_line(line, emit),
+        Format::Disconnect => emit(Found::Malformed("a Disconnect list is read as a whole document".to_string())),
     }
 }
 
-/// Guesses the format of a list from its first 1,000 meaningful lines. Each line votes for the
-/// formats it is typical of; ties go to the more specific format (adblock, tsv, hosts, domains).
+/// A JSON object with a `"categories"` member: Disconnect's `services.json`.
+fn is_disconnect(data: &[u8]) -> bool {
+    let start = data.strip_prefix("\u{feff}".as_bytes()).unwrap_or(data);
+    let first = start.iter().find(|b| !b.is_ascii_whitespace());
+    first == Some(&b'{') && start.windows(12).any(|w| w == b"\"categories\"")
+}
+
+/// Guesses the format of a list: a JSON object with `"categories"` is a Disconnect list; otherwise
+/// the first 1,000 meaningful lines vote for the formats they are typical of, and ties go to the
+/// more specific format (adblock, tsv, hosts, domains).
 pub fn detect(data: &[u8]) -> Format {
+    if is_disconnect(data) {
+        return Format::Disconnect;
+    }
     let mut votes = [0usize; 4]; // adblock, tsv, hosts, domains
     let mut seen = 0;
     for raw in data.split(|&b| b == b'\n') {

@@ -1,4 +1,4 @@
-//! Tracker knowledge: list formats, the embedded default list, and the suffix matcher.
+//! Tracker knowledge: list formats, the embedded default list, the suffix matcher, and list reload.
 //!
 //! Sees only names. A name matches the entry with the longest suffix that ends on a label boundary,
 //! case-insensitively, trailing dot ignored: `x.weborama.fr` matches `weborama.fr`,
@@ -13,26 +13,34 @@
 //! ```
 
 mod builder;
+mod disconnect;
 mod formats;
+mod index;
 mod name;
+mod reload;
+mod shared;
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod tests_disconnect;
 #[cfg(test)]
 mod tests_embedded;
 #[cfg(test)]
 mod tests_formats;
 #[cfg(test)]
 mod tests_match;
+#[cfg(test)]
+mod tests_reload;
 
-use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub use builder::{Builder, ListError, ListSpec};
+pub use disconnect::map_category as disconnect_category;
 pub use formats::{Format, Ignored, detect};
 pub use name::{NameError, canonical_name};
+pub use reload::{DEBOUNCE, LoadFn, Reload, ReloadRequester, Reloader, ReportFn, Trigger, check_reload};
+pub use shared::{SharedTrackers, TrackerView};
 
 use crate::model::Category;
 
@@ -77,7 +85,7 @@ pub struct Override {
 pub struct ListInfo {
     /// `embedded` or the file path as given.
     pub name: String,
-    /// `tsv`, `hosts`, `adblock`, `domains`.
+    /// `tsv`, `hosts`, `adblock`, `domains`, `disconnect`.
     pub format: &'static str,
     /// Entries loaded from this list (including those later lists overrode).
     pub entries: usize,
@@ -91,8 +99,11 @@ pub struct ListInfo {
     pub overrides: Vec<Override>,
     /// Entries of this list replaced by later lists.
     pub overridden: usize,
-    /// Category given to the entries of a non-TSV list.
+    /// Category given to the entries of a hosts/adblock/domains list (TSV rows and Disconnect
+    /// entities carry their own).
     pub category: Option<Category>,
+    /// A syntax error cut the list short: what came after it was not loaded (Disconnect JSON).
+    pub truncated: bool,
 }
 
 /// All loaded lists and the matcher over their entries.
@@ -100,28 +111,11 @@ pub struct ListInfo {
 pub struct TrackerDb {
     lists: Vec<ListInfo>,
     entries: Vec<Entry>,
-    /// Suffix → index in `entries`. Keys share the allocation of `Entry::suffix`.
-    index: HashMap<Key, u32, foldhash::fast::RandomState>,
+    /// Suffix → index in `entries`.
+    index: index::SuffixIndex,
     /// Most and fewest labels in any suffix: other candidate suffixes are not looked up.
     max_labels: usize,
     min_labels: usize,
-}
-
-/// An index key: the entry's suffix, hashed and compared as bytes so that lookups need no UTF-8
-/// check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key(Arc<str>);
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
-    }
-}
-
-impl Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
 }
 
 impl TrackerDb {
@@ -180,9 +174,9 @@ impl TrackerDb {
         let mut labels = name.iter().filter(|&&b| b == b'.').count() + 1;
         while labels >= self.min_labels {
             if labels <= self.max_labels
-                && let Some(&i) = self.index.get(name)
+                && let Some(i) = self.index.get(name)
             {
-                return self.entries.get(i as usize);
+                return self.entries.get(i);
             }
             let dot = name.iter().position(|&b| b == b'.')?;
             name = name.get(dot + 1..)?;
@@ -209,7 +203,7 @@ impl TrackerDb {
     /// Approximate heap bytes held by the entries and the index (allocator overhead excluded).
     pub fn heap_bytes(&self) -> usize {
         let entry_vec = self.entries.capacity() * std::mem::size_of::<Entry>();
-        let index = self.index.capacity() * (std::mem::size_of::<(Key, u32)>() + 1);
+        let index = self.index.heap_bytes();
         let mut strings = 0;
         let mut last_company: *const u8 = std::ptr::null();
         for e in &self.entries {

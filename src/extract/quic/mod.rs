@@ -20,7 +20,9 @@ pub(crate) mod vectors;
 pub use frames::{Frame, FrameError, Frames, frames};
 pub use header::{LongKind, LongPacket, MAX_CID_LEN, Packets, packets, parse_long_packet, read_varint};
 pub use keys::{InitialKeys, KeyMaterial, OpenError, Opened, decode_packet_number};
-pub use version::{LongType, VERSION_1, VERSION_2, VersionParams, is_google_quic, is_known_family, version_params};
+pub use version::{
+    LongType, VERSION_1, VERSION_2, VersionParams, family_label, is_google_quic, is_known_family, version_params,
+};
 
 /// TLS HandshakeType client_hello (RFC 8446 §4).
 pub const CLIENT_HELLO: u8 = 1;

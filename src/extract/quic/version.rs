@@ -136,6 +136,25 @@ pub fn is_known_family(version: u32) -> bool {
         || is_google_quic(version)
 }
 
+/// A bounded label for a version we do not open (metrics): its family, never the raw number.
+pub fn family_label(version: u32) -> &'static str {
+    if version == 0 {
+        "negotiation"
+    } else if is_google_quic(version) {
+        "gquic"
+    } else if version & 0x0f0f_0f0f == 0x0a0a_0a0a {
+        "reserved"
+    } else if version >> 8 == 0xff_0000 {
+        "draft"
+    } else if version >> 12 == 0xf_aceb {
+        "mvfst"
+    } else if version == 0x709a_50c4 {
+        "v2-draft"
+    } else {
+        "other"
+    }
+}
+
 /// Google QUIC versions: "Q0" or "T0" followed by two ASCII digits.
 pub fn is_google_quic(version: u32) -> bool {
     let [a, b, c, d] = version.to_be_bytes();

@@ -12,6 +12,8 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 mod hello;
+pub mod keylog;
+pub mod session;
 
 #[cfg(test)]
 mod corpus_tests;
