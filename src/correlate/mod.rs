@@ -3,6 +3,6 @@
 
 pub mod clients;
 pub mod contacts;
-pub mod leaks;
 pub mod encdns;
+pub mod leaks;
 pub mod opens;

@@ -123,5 +123,8 @@ fn collect_pieces() {
             black_box(ac.find_overlapping_iter(black_box(&t[..])).count());
         }
     });
-    eprintln!("percent_decode {pd:.0} ns, tokens+decode {tok:.0} ns ({} tokens), token searches {search:.0} ns", toks.len());
+    eprintln!(
+        "percent_decode {pd:.0} ns, tokens+decode {tok:.0} ns ({} tokens), token searches {search:.0} ns",
+        toks.len()
+    );
 }

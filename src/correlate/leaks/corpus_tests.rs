@@ -45,30 +45,37 @@ fn corpus_requests_and_names_hold_no_watched_address() {
         let mut decoder = Decoder::new(DefragLimits::default());
         let mut flows = FlowTracker::new(FlowLimits::default());
         let mut observations = Vec::new();
-        let _ = replay(file.to_str().unwrap(), &mut |p| {
-            if let Decoded::Segment(seg) = decoder.decode(p.ts, p.linktype, p.data) {
-                flows.handle(p.ts, &seg, &mut observations);
-            }
-            for obs in observations.drain(..) {
-                let (text, leaks) = match &obs.kind {
-                    ObservationKind::HttpHost { path, .. } => {
-                        targets += 1;
-                        (path.clone(), set.scan_http(path.as_bytes(), None, None))
-                    }
-                    ObservationKind::DnsQuery { name, .. } => {
-                        names += 1;
-                        (name.clone(), set.scan_dns_name(name))
-                    }
-                    _ => continue,
-                };
-                bytes += text.len();
-                if !leaks.is_empty() || !matches!(set.redact(&text), Cow::Borrowed(_)) {
-                    false_positives.push(format!("{}: {text:?} {leaks:?}", file.display()));
+        let _ = replay(
+            file.to_str().unwrap(),
+            &mut |p| {
+                if let Decoded::Segment(seg) = decoder.decode(p.ts, p.linktype, p.data) {
+                    flows.handle(p.ts, &seg, &mut observations);
                 }
-            }
-        }, &mut |_| {});
+                for obs in observations.drain(..) {
+                    let (text, leaks) = match &obs.kind {
+                        ObservationKind::HttpHost { path, .. } => {
+                            targets += 1;
+                            (path.clone(), set.scan_http(path.as_bytes(), None, None))
+                        }
+                        ObservationKind::DnsQuery { name, .. } => {
+                            names += 1;
+                            (name.clone(), set.scan_dns_name(name))
+                        }
+                        _ => continue,
+                    };
+                    bytes += text.len();
+                    if !leaks.is_empty() || !matches!(set.redact(&text), Cow::Borrowed(_)) {
+                        false_positives.push(format!("{}: {text:?} {leaks:?}", file.display()));
+                    }
+                }
+            },
+            &mut |_| {},
+        );
     }
-    eprintln!("leaks corpus: {} files, {targets} request targets, {names} query names, {bytes} bytes scanned", files.len());
+    eprintln!(
+        "leaks corpus: {} files, {targets} request targets, {names} query names, {bytes} bytes scanned",
+        files.len()
+    );
     assert!(false_positives.is_empty(), "{false_positives:#?}");
     assert!(targets > 500 && names > 4_000, "corpus unexpectedly small: {targets} targets, {names} names");
 }

@@ -14,6 +14,7 @@ mod encoding;
 mod forms;
 mod layers;
 mod scan;
+pub mod watch;
 
 #[cfg(test)]
 mod bench;
@@ -28,6 +29,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 pub use encoding::{Encoding, HashAlg, NestedHash};
 pub use forms::MIN_NEEDLE_LEN;
+pub use watch::{AddressLeak, LeakWatch, parse_address_file};
 
 /// Bytes of one field that are scanned (an HTTP request head is at most 16 KiB, see
 /// `extract::http::MAX_HEAD_LEN`; a DNS name at most 1,020 in presentation form).
@@ -36,12 +38,13 @@ pub const MAX_FIELD_LEN: usize = 16 * 1024;
 /// Most addresses one set watches (each costs a few hundred needles).
 pub const MAX_ADDRESSES: usize = 1024;
 
-/// Why a list of addresses was refused. Messages name the offending value (it is the user's own
-/// configuration, printed once at start-up; it is not a watched address since it is refused).
+/// Why a list of addresses was refused. Messages never hold an address, not even a refused one
+/// (a typo of the real address is nearly as revealing): they name its position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LeakError {
-    #[error("not an e-mail address: {0:?} (expected local@domain.tld)")]
-    NotAnAddress(String),
+    /// The address at this index (from 0) of the slice given to [`AddressSet::new`].
+    #[error("watched address #{} is not an e-mail address (expected local@domain.tld)", .0 + 1)]
+    NotAnAddress(usize),
     #[error("too many watched addresses: {count} (at most {max})")]
     TooMany { count: usize, max: usize },
     #[error("cannot build the address matcher: {0}")]
@@ -62,7 +65,7 @@ pub enum Field {
 }
 
 impl Field {
-    /// The event value: `path`, `referer`, `cookie`, `dns`.
+    /// A short name for tests and debugging: `path`, `referer`, `cookie`, `dns`.
     pub fn as_str(self) -> &'static str {
         match self {
             Field::Path => "path",
@@ -71,6 +74,25 @@ impl Field {
             Field::DnsName => "dns",
         }
     }
+
+    /// The `field` of `address_leak` events and of the summary: `http-path`, `http-referer`,
+    /// `http-cookie` for plain HTTP, `https-…` for requests decrypted with a TLS key log,
+    /// `dns-name` for DNS query names.
+    pub fn label(self, decrypted: bool) -> &'static str {
+        match (self, decrypted) {
+            (Field::Path, false) => "http-path",
+            (Field::Path, true) => "https-path",
+            (Field::Referer, false) => "http-referer",
+            (Field::Referer, true) => "https-referer",
+            (Field::Cookie, false) => "http-cookie",
+            (Field::Cookie, true) => "https-cookie",
+            (Field::DnsName, _) => "dns-name",
+        }
+    }
+
+    /// Every `label` value.
+    pub const LABELS: [&'static str; 7] =
+        ["http-path", "https-path", "http-referer", "https-referer", "http-cookie", "https-cookie", "dns-name"];
 }
 
 /// One watched address found in one field, in one form. A scan returns at most one `Leak` per
@@ -109,8 +131,8 @@ impl AddressSet {
         if addresses.len() > MAX_ADDRESSES {
             return Err(LeakError::TooMany { count: addresses.len(), max: MAX_ADDRESSES });
         }
-        if let Some(bad) = addresses.iter().find(|a| !forms::looks_like_address(a)) {
-            return Err(LeakError::NotAnAddress(bad.clone()));
+        if let Some(bad) = addresses.iter().position(|a| !forms::looks_like_address(a)) {
+            return Err(LeakError::NotAnAddress(bad));
         }
         // Patterns keyed by their ASCII-lower-cased bytes, in first-seen order (deterministic).
         let mut keys: Vec<Vec<u8>> = Vec::new();

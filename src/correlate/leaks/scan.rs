@@ -55,6 +55,8 @@ pub(super) struct Hit {
     start: u32,
     end: u32,
     depth: u8,
+    /// Found only in a percent-decoded layer: redaction takes the whole value around it.
+    percent: bool,
 }
 
 /// The raw range of `start..end` of layer `layer` (`None`: the raw input), through its parents.
@@ -75,6 +77,11 @@ impl Variant {
         }
         !self.boundary || at_address_boundary(hay, start, end)
     }
+}
+
+/// Bytes that end a query value or a path segment (RFC 3986 §3.3, §3.4 and common practice).
+fn value_delimiter(b: u8) -> bool {
+    matches!(b, b'&' | b'?' | b'=' | b';' | b'/' | b'#' | b',' | b'|' | b'"' | b' ' | b'\t')
 }
 
 /// A byte that would extend an address on its left (`x` in `xme@a.com`).
@@ -116,6 +123,7 @@ impl AddressSet {
         hay: &[u8],
         span: impl Fn(usize, usize) -> (u32, u32),
         depth: u8,
+        percent: bool,
         relabel: impl Fn(Encoding) -> Encoding,
         hits: &mut Vec<Hit>,
     ) {
@@ -127,7 +135,8 @@ impl AddressSet {
                 }
                 if v.accepts(hay, start, end) {
                     let (s, e) = span(start, end);
-                    hits.push(Hit { address: v.address, encoding: relabel(v.encoding), start: s, end: e, depth });
+                    let encoding = relabel(v.encoding);
+                    hits.push(Hit { address: v.address, encoding, start: s, end: e, depth, percent });
                 }
             }
         }
@@ -151,14 +160,18 @@ impl AddressSet {
             }
         }
         let percent_layers = decoded.len();
-        if mode.dots && let Some(l) = layers::strip_dots(input) {
+        if mode.dots
+            && let Some(l) = layers::strip_dots(input)
+        {
             decoded.push(l);
         }
         // (layer index, bytes): the raw input first, then the decoded layers in order.
-        let views = std::iter::once((None, input)).chain(decoded.iter().enumerate().map(|(i, l)| (Some(i), &l.bytes[..])));
+        let views =
+            std::iter::once((None, input)).chain(decoded.iter().enumerate().map(|(i, l)| (Some(i), &l.bytes[..])));
         for (depth, (layer, bytes)) in views.clone().enumerate() {
             let span = |s, e| raw_span(&decoded, layer, s, e);
-            self.search(automaton, bytes, span, depth as u8, |e| e, hits);
+            let percent = layer.is_some_and(|i| i < percent_layers);
+            self.search(automaton, bytes, span, depth as u8, percent, |e| e, hits);
         }
         // Base64 tokens of the raw and percent-decoded layers; a token copied unchanged from the
         // layer above was decoded there already.
@@ -178,7 +191,8 @@ impl AddressSet {
                 if layers::base64_decode(token, &mut scratch) {
                     let raw = raw_span(&decoded, layer, start, end);
                     let depth = TOKEN_DEPTH + depth as u8;
-                    self.search(automaton, &scratch, |_, _| raw, depth, |e| e.inside_base64(url_safe), hits);
+                    let relabel = |e: Encoding| e.inside_base64(url_safe);
+                    self.search(automaton, &scratch, |_, _| raw, depth, false, relabel, hits);
                 }
             });
         }
@@ -228,7 +242,9 @@ impl AddressSet {
     }
 
     /// `s` with every watched form it holds (raw, percent-decoded, DNS labels joined, or inside a
-    /// base64 token) replaced by `[redacted:ENCODING]`; borrowed when there is none. Input past
+    /// base64 token) replaced by `[redacted:ENCODING]`; borrowed when there is none. A form seen
+    /// only once percent-decoded takes the whole value around it (up to `& ? = ; / # , |`), as a
+    /// base64 token is replaced whole. Input past
     /// [`MAX_FIELD_LEN`] bytes is dropped and replaced by `[truncated]`; a string holding more than
     /// 16,384 matches becomes `[redacted]`.
     pub fn redact<'a>(&self, s: &'a str) -> Cow<'a, str> {
@@ -251,11 +267,26 @@ impl AddressSet {
         let mut pos = 0usize;
         let mut iter = hits.iter().peekable();
         while let Some(h) = iter.next() {
-            let (start, mut end, mut best) = (h.start as usize, h.end as usize, *h);
+            let (mut start, mut end, mut best) = (h.start as usize, h.end as usize, *h);
+            let mut percent = h.percent;
             while let Some(next) = iter.next_if(|n| (n.start as usize) < end) {
                 end = end.max(next.end as usize);
+                percent |= next.percent;
                 if next.depth < best.depth {
                     best = *next;
+                }
+            }
+            if percent {
+                // Each side scans bytes no other group scans (between `pos` and the next
+                // group): linear overall.
+                while start > pos && bytes.get(start - 1).is_some_and(|&b| !value_delimiter(b)) {
+                    start -= 1;
+                }
+                while bytes.get(end).is_some_and(|&b| !value_delimiter(b)) {
+                    end += 1;
+                }
+                while let Some(next) = iter.next_if(|n| (n.start as usize) < end) {
+                    end = end.max(next.end as usize);
                 }
             }
             let start = start.max(pos);

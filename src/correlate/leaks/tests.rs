@@ -226,8 +226,8 @@ fn redaction_leaves_no_form_behind() {
 #[test]
 fn errors_and_debug_never_print_forms() {
     let err = AddressSet::new(&[ME.to_owned(), "not-an-address".to_owned()]).unwrap_err();
-    assert_eq!(err, LeakError::NotAnAddress("not-an-address".to_owned()));
-    assert!(err.to_string().contains("\"not-an-address\""));
+    assert_eq!(err, LeakError::NotAnAddress(1));
+    assert_eq!(err.to_string(), "watched address #2 is not an e-mail address (expected local@domain.tld)");
     let too_many = vec![ME.to_owned(); MAX_ADDRESSES + 1];
     assert!(matches!(AddressSet::new(&too_many), Err(LeakError::TooMany { .. })));
 
