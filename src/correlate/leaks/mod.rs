@@ -221,6 +221,13 @@ impl AddressSet {
     }
 }
 
+/// Every precomputed form of `address` (its bytes, and whether ASCII letter case is ignored
+/// when matching it), for tests that check that no output holds one.
+#[doc(hidden)]
+pub fn precomputed_forms(address: &str) -> Vec<(Vec<u8>, bool)> {
+    forms::forms(address).into_iter().map(|f| (f.bytes, f.case_insensitive)).collect()
+}
+
 impl fmt::Debug for AddressSet {
     /// Counts only: never an address or a form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -215,6 +215,12 @@ fn redaction_leaves_no_form_behind() {
         "/fcgi-bin/dispatch.fcgi?a.A=co&email_md5=[redacted:md5]&r=17"
     );
     assert_eq!(set.redact(&format!("/o?e={URLENCODED}&x=1")), "/o?e=[redacted:urlencoded]&x=1");
+    // Found only once percent-decoded: the whole value goes, not just the bytes of the form.
+    assert_eq!(
+        set.redact("/r/?id=4c5d&url=http%3A%2F%2Fshop.example%2Fp%3Fe%3Dmyemailaddress%2540example.com&z=1"),
+        "/r/?id=4c5d&url=[redacted:urlencoded]&z=1"
+    );
+    assert_eq!(set.redact("/o?r=%6dyemailaddress%2540example.com#f"), "/o?r=[redacted:urlencoded]#f");
     assert_eq!(set.redact(&format!("{}.{}.t.example", &SHA256[..32], &SHA256[32..])), "[redacted:sha256].t.example");
     let clean = "/fcgi-bin/dispatch.fcgi?a.A=co&a.si=3161&a.cp=facture";
     assert!(matches!(set.redact(clean), Cow::Borrowed(s) if s == clean));
