@@ -33,7 +33,12 @@ fn scan_speed() {
         ["myemailaddress@example.com", "Jane.Doe+news@Example.org", "contact@pixelwatch.test"].map(str::to_owned);
     let start = Instant::now();
     let set = AddressSet::new(&addresses).unwrap();
-    eprintln!("build: {:?} for {} needles", start.elapsed(), set.needles());
+    eprintln!(
+        "build: {:?} for {} needles, automaton {} KiB",
+        start.elapsed(),
+        set.needles(),
+        set.automaton_bytes() / 1024
+    );
 
     // ~300-byte pixel URLs: clean, with a percent layer, with a base64 token, with a leak.
     let clean = "/fcgi-bin/dispatch.fcgi?a.A=co&a.si=3161&a.cp=facture_mensuelle&a.ct=d&a.pg=mail&a.re=\
