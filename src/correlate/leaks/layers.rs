@@ -111,7 +111,7 @@ pub(super) fn tokens(bytes: &[u8], slash_from: usize, mut f: impl FnMut(usize, u
     let mut start = 0;
     let mut url_safe = false;
     for (i, &b) in bytes.iter().enumerate() {
-        let class = TOKEN_CLASS[usize::from(b)];
+        let class = token_class(b);
         if class != 0 || (b == b'/' && i >= slash_from) {
             url_safe |= class == 2;
         } else {
@@ -128,22 +128,15 @@ pub(super) fn tokens(bytes: &[u8], slash_from: usize, mut f: impl FnMut(usize, u
 }
 
 /// 1: base64 character of both alphabets or `+`; 2: `-` or `_` (URL-safe alphabet only); 0: other.
-const TOKEN_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_alphanumeric() || c == b'+' {
-            1
-        } else if c == b'-' || c == b'_' {
-            2
-        } else {
-            0
-        };
-        b += 1;
+fn token_class(c: u8) -> u8 {
+    if c.is_ascii_alphanumeric() || c == b'+' {
+        1
+    } else if c == b'-' || c == b'_' {
+        2
+    } else {
+        0
     }
-    t
-};
+}
 
 fn sextet(b: u8) -> Option<u32> {
     let v = match b {

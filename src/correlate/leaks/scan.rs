@@ -122,8 +122,7 @@ impl AddressSet {
         automaton: &AhoCorasick,
         hay: &[u8],
         span: impl Fn(usize, usize) -> (u32, u32),
-        depth: u8,
-        percent: bool,
+        (depth, percent): (u8, bool),
         relabel: impl Fn(Encoding) -> Encoding,
         hits: &mut Vec<Hit>,
     ) {
@@ -171,7 +170,7 @@ impl AddressSet {
         for (depth, (layer, bytes)) in views.clone().enumerate() {
             let span = |s, e| raw_span(&decoded, layer, s, e);
             let percent = layer.is_some_and(|i| i < percent_layers);
-            self.search(automaton, bytes, span, depth as u8, percent, |e| e, hits);
+            self.search(automaton, bytes, span, (depth as u8, percent), |e| e, hits);
         }
         // Base64 tokens of the raw and percent-decoded layers; a token copied unchanged from the
         // layer above was decoded there already.
@@ -192,7 +191,7 @@ impl AddressSet {
                     let raw = raw_span(&decoded, layer, start, end);
                     let depth = TOKEN_DEPTH + depth as u8;
                     let relabel = |e: Encoding| e.inside_base64(url_safe);
-                    self.search(automaton, &scratch, |_, _| raw, depth, false, relabel, hits);
+                    self.search(automaton, &scratch, |_, _| raw, (depth, false), relabel, hits);
                 }
             });
         }

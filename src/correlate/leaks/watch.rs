@@ -101,12 +101,12 @@ impl LeakWatch {
                 }
                 // Questions of queries only: the response repeats them.
                 ObservationKind::DnsQuery { name, qr: false, .. } => {
-                    let key = (obs.flow.src, lower(name));
-                    if self.lookups.peek(&key).is_some() {
-                        continue;
-                    }
                     self.leaks = self.set.scan_dns_name(name);
                     if !self.leaks.is_empty() {
+                        let key = (obs.flow.src, lower(name));
+                        if self.lookups.peek(&key).is_some() {
+                            continue;
+                        }
                         self.lookups.insert(key, Seen, obs.ts);
                     }
                     (name, false)
