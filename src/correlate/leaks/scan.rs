@@ -36,14 +36,18 @@ pub(super) struct Mode {
     percent: bool,
     dots: bool,
     slash: Slash,
+    /// Plain and percent-encoded forms must be whole addresses (`xme@a.com` is someone else).
+    /// Redaction drops this: the watched text is hidden even inside a longer address, and a
+    /// neighbour that redaction replaces cannot make it whole.
+    boundary: bool,
 }
 
 impl Mode {
-    pub const URL: Mode = Mode { percent: true, dots: false, slash: Slash::AfterQuery };
-    pub const COOKIE: Mode = Mode { percent: true, dots: false, slash: Slash::Never };
-    pub const DNS: Mode = Mode { percent: false, dots: true, slash: Slash::Always };
+    pub const URL: Mode = Mode { percent: true, dots: false, slash: Slash::AfterQuery, boundary: true };
+    pub const COOKIE: Mode = Mode { percent: true, dots: false, slash: Slash::Never, boundary: true };
+    pub const DNS: Mode = Mode { percent: false, dots: true, slash: Slash::Always, boundary: true };
     /// Everything: what we print may be a path or a DNS name.
-    const REDACT: Mode = Mode { percent: true, dots: true, slash: Slash::AfterQuery };
+    const REDACT: Mode = Mode { percent: true, dots: true, slash: Slash::AfterQuery, boundary: false };
 }
 
 /// A confirmed match: raw byte range `start..end` of the field, and how deep it was found
@@ -69,13 +73,13 @@ fn raw_span(layers: &[Layer], mut layer: Option<usize>, mut start: usize, mut en
 }
 
 impl Variant {
-    fn accepts(&self, hay: &[u8], start: usize, end: usize) -> bool {
+    fn accepts(&self, hay: &[u8], start: usize, end: usize, boundary: bool) -> bool {
         if let Some(exact) = &self.exact
             && hay.get(start..end) != Some(&exact[..])
         {
             return false;
         }
-        !self.boundary || at_address_boundary(hay, start, end)
+        !(boundary && self.boundary) || at_address_boundary(hay, start, end)
     }
 }
 
@@ -122,7 +126,7 @@ impl AddressSet {
         automaton: &AhoCorasick,
         hay: &[u8],
         span: impl Fn(usize, usize) -> (u32, u32),
-        (depth, percent): (u8, bool),
+        (depth, percent, boundary): (u8, bool, bool),
         relabel: impl Fn(Encoding) -> Encoding,
         hits: &mut Vec<Hit>,
     ) {
@@ -132,7 +136,7 @@ impl AddressSet {
                 if hits.len() >= MAX_HITS {
                     return;
                 }
-                if v.accepts(hay, start, end) {
+                if v.accepts(hay, start, end, boundary) {
                     let (s, e) = span(start, end);
                     let encoding = relabel(v.encoding);
                     hits.push(Hit { address: v.address, encoding, start: s, end: e, depth, percent });
@@ -170,7 +174,7 @@ impl AddressSet {
         for (depth, (layer, bytes)) in views.clone().enumerate() {
             let span = |s, e| raw_span(&decoded, layer, s, e);
             let percent = layer.is_some_and(|i| i < percent_layers);
-            self.search(automaton, bytes, span, (depth as u8, percent), |e| e, hits);
+            self.search(automaton, bytes, span, (depth as u8, percent, mode.boundary), |e| e, hits);
         }
         // Base64 tokens of the raw and percent-decoded layers; a token copied unchanged from the
         // layer above was decoded there already.
@@ -191,7 +195,7 @@ impl AddressSet {
                     let raw = raw_span(&decoded, layer, start, end);
                     let depth = TOKEN_DEPTH + depth as u8;
                     let relabel = |e: Encoding| e.inside_base64(url_safe);
-                    self.search(automaton, &scratch, |_, _| raw, (depth, false), relabel, hits);
+                    self.search(automaton, &scratch, |_, _| raw, (depth, false, mode.boundary), relabel, hits);
                 }
             });
         }
