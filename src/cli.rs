@@ -163,6 +163,30 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Address-leak options.
+#[derive(Clone, Args)]
+pub struct WatchArgs {
+    /// Watch for your e-mail address ADDR (repeatable) in plain-HTTP requests (target, Referer,
+    /// Cookie) and DNS query names: as typed, URL-encoded, base64, hashed (MD5, SHA-1, SHA-2, hash
+    /// of hash). Each find is an address_leak event and counts in pixelwatch_address_leaks_total;
+    /// the address and its forms are replaced by [redacted:ENCODING] in every output.
+    #[arg(long = "watch-address", value_name = "ADDR")]
+    pub watch_address: Vec<String>,
+    /// Read watched addresses from FILE (repeatable): one per line, `#` starts a comment.
+    #[arg(long = "watch-addresses", value_name = "FILE")]
+    pub watch_addresses: Vec<PathBuf>,
+}
+
+/// Never shows the addresses.
+impl std::fmt::Debug for WatchArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchArgs")
+            .field("watch_address", &self.watch_address.len())
+            .field("watch_addresses", &self.watch_addresses)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SummaryFormat {
     Text,
@@ -201,6 +225,8 @@ pub struct ReplayArgs {
     pub events: EventArgs,
     #[command(flatten)]
     pub opens: OpenArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +263,8 @@ pub struct LiveArgs {
     pub events: EventArgs,
     #[command(flatten)]
     pub opens: OpenArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 #[derive(Debug, Args)]

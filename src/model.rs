@@ -401,6 +401,8 @@ pub enum Derived {
     },
     ProxiedFetch(crate::correlate::opens::ProxiedFetch),
     EmailOpen(crate::correlate::opens::EmailOpen),
+    /// A watched address found in a request or a DNS query name (`--watch-address`).
+    AddressLeak(crate::correlate::leaks::AddressLeak),
 }
 
 #[cfg(test)]

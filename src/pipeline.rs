@@ -1,4 +1,5 @@
-//! One packet through every stage: decode → flows/extractors → tracker contacts → sinks.
+//! One packet through every stage: decode → flows/extractors → tracker contacts → e-mail opens
+//! and address leaks → sinks. With watched addresses, every string is redacted before a sink sees it.
 //!
 //! Owned by one thread (the replay loop or the capture thread); the metrics it updates are
 //! shared with the /metrics server.
@@ -8,7 +9,8 @@ use std::sync::Arc;
 
 use crate::correlate::clients::Clients;
 use crate::correlate::contacts::{ContactLimits, Contacts};
-use crate::correlate::opens::{EmailOpen, OpenSettings, Opens};
+use crate::correlate::leaks::{AddressSet, LeakWatch};
+use crate::correlate::opens::{EmailOpen, OpenLeak, OpenSettings, Opens};
 use crate::decode::{Decoded, Decoder, DefragLimits};
 use crate::flow::{FlowLimits, FlowTracker};
 use crate::model::{Category, Derived, Observation, ObservationKind, Ts};
@@ -43,6 +45,8 @@ pub struct Pipeline {
     opens: Opens,
     opened: Vec<EmailOpen>,
     clients: Clients,
+    /// `--watch-address`: leak scanning and redaction (`None`: no scanning, no cost).
+    leaks: Option<LeakWatch>,
     since_sync: u32,
     /// `--evidence DIR`: recent packets and events, and a folder per open.
     evidence: Option<Evidence>,
@@ -79,6 +83,7 @@ impl Pipeline {
             opens: Opens::new(OpenSettings::default()),
             opened: Vec::new(),
             clients: Clients::new(false, limits.contacts.addr_names),
+            leaks: None,
             since_sync: 0,
             evidence: None,
             line: String::new(),
@@ -103,6 +108,12 @@ impl Pipeline {
     pub fn with_opens(mut self, settings: OpenSettings, client_by_mac: bool) -> Pipeline {
         self.opens = Opens::new(settings);
         self.clients = Clients::new(client_by_mac, settings.max_clients);
+        self
+    }
+
+    /// Watches these addresses (`--watch-address`); an empty set watches nothing.
+    pub fn with_watched_addresses(mut self, set: Arc<AddressSet>) -> Pipeline {
+        self.leaks = (!set.is_empty()).then(|| LeakWatch::new(set));
         self
     }
 
@@ -155,6 +166,10 @@ impl Pipeline {
             self.set_trackers(db);
         }
         self.contacts.observe(&self.db, &self.observations, &mut self.found, &mut self.relevant);
+        if let Some(leaks) = &mut self.leaks {
+            let contacts = &self.contacts;
+            leaks.scan(&self.db, |name| contacts.uncloaked(name), &self.observations, &mut self.found);
+        }
         self.correlate();
         let result = self.emit();
         self.observations.clear();
@@ -186,6 +201,12 @@ impl Pipeline {
                     f.who = self.clients.name(f.client, f.client_mac, f.ts);
                     self.opens.proxied(client, f, &mut self.opened);
                 }
+                Derived::AddressLeak(l) => {
+                    let client = self.clients.resolve(l.client, l.client_mac, l.ts);
+                    l.who = self.clients.name(l.client, l.client_mac, l.ts);
+                    let leak = OpenLeak { tracker: l.tracker.clone(), encoding: l.encoding, field: l.field };
+                    self.opens.leak(client, l.ts, leak);
+                }
                 Derived::EncryptedDns(_) | Derived::EmailOpen(_) => {}
             }
         }
@@ -201,6 +222,10 @@ impl Pipeline {
     }
 
     fn emit(&mut self) -> io::Result<()> {
+        if let Some(leaks) = &self.leaks {
+            self.observations.iter_mut().for_each(|o| leaks.redact_observation(o));
+            self.found.iter_mut().for_each(|d| leaks.redact_derived(d));
+        }
         for (obs, relevant) in self.observations.iter().zip(&self.relevant) {
             self.metrics.observation(&obs.kind);
             self.summary.observation(&obs.kind);
@@ -227,6 +252,10 @@ impl Pipeline {
                     self.metrics.email_open(o);
                     self.summary.email_open(o);
                 }
+                Derived::AddressLeak(l) => {
+                    self.metrics.address_leak(l);
+                    self.summary.address_leak(l);
+                }
                 Derived::MailContext { .. } => continue,
             }
             if let Some(events) = &mut self.events {
@@ -239,6 +268,7 @@ impl Pipeline {
                         Derived::EmailOpen(o) => ev.open(o, &self.line),
                         Derived::Contact(c) => ev.line(c.ts, &c.flow, &self.line),
                         Derived::ProxiedFetch(f) => ev.line(f.ts, &f.flow, &self.line),
+                        Derived::AddressLeak(l) => ev.line(l.ts, &l.flow, &self.line),
                         _ => {}
                     }
                 }

@@ -200,8 +200,16 @@ fn evidence_folders_hold_each_open() {
     let dir = tempfile::tempdir().unwrap();
     let evidence = dir.path().join("evidence");
     let capture = root().join("captures/email/mail-opens-gateway.pcap");
-    let (code, _, err) =
-        run(&["replay", "--summary", "none", "--evidence", evidence.to_str().unwrap(), capture.to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "replay",
+        "--summary",
+        "none",
+        "--watch-address",
+        "myemailaddress@example.com",
+        "--evidence",
+        evidence.to_str().unwrap(),
+        capture.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("3 evidence folder(s)"), "{err}");
     let mut folders: Vec<_> = std::fs::read_dir(&evidence).unwrap().flatten().map(|e| e.path()).collect();
@@ -245,6 +253,21 @@ fn evidence_folders_hold_each_open() {
         assert_eq!(trackers(&opens[0]["trackers"]), trackers(&w["trackers"]));
         assert!(summary["packets"].as_u64().unwrap() < 616, "only the open's flows");
     }
+    // The Weborama MD5 leak of mail #1 is in its folder (redacted in events and README.txt).
+    let first = std::fs::read_to_string(folders[0].join("README.txt")).unwrap();
+    assert!(
+        first.contains("  - Weborama (list entry solution.weborama.fr): md5 of the address in the http-path"),
+        "{first}"
+    );
+    let md5 = "0bc83cb571cd1c50ba6f3e8a78ef1346";
+    for folder in &folders {
+        for file in ["README.txt", "events.jsonl"] {
+            let text = std::fs::read_to_string(folder.join(file)).unwrap().to_lowercase();
+            assert!(!text.contains(md5) && !text.contains("myemailaddress"), "{}/{file}", folder.display());
+        }
+    }
+    let leak_events = std::fs::read_to_string(folders[0].join("events.jsonl")).unwrap();
+    assert!(leak_events.contains("\"kind\":\"address_leak\""), "{leak_events}");
     let proxied = std::fs::read_to_string(folders[2].join("README.txt")).unwrap();
     assert!(proxied.contains("Confidence: proxied") && proxied.contains("bob-phone"), "{proxied}");
     assert!(proxied.contains("none visible: the images were fetched through Google (Gmail image proxy)"), "{proxied}");

@@ -58,13 +58,16 @@ fn substitute(expr: &str, instance: &str) -> String {
     s
 }
 
-/// Panels the slowly fed `captures/email/mail-opens-gateway.pcap` (replayed with `--per-client`)
-/// must fill: two opens and a proxied open, a cloaked tracker, two clients. Every other panel is
+/// Panels the slowly fed `captures/email/mail-opens-gateway.pcap` (replayed with `--per-client` and
+/// its test address watched) must fill: two opens and a proxied open, a cloaked tracker, two
+/// clients, the Weborama MD5 leak. Every other panel is
 /// about a family this capture cannot fill (live-only drops, encrypted DNS, unsupported QUIC
-/// versions, list reloads, the label overflow, address leaks without --watch-address): those are
+/// versions, list reloads, the label overflow): those are
 /// checked for "no error" only.
-const FILLED: [&str; 21] = [
+const FILLED: [&str; 23] = [
     "E-mail opens",
+    "Address leaks",
+    "Address leaks by tracker and encoding",
     "Proxied image fetches",
     "Cloaked tracker contacts",
     "E-mail opens by confidence",
@@ -86,9 +89,7 @@ const FILLED: [&str; 21] = [
     "Tracker list entries",
     "Instances",
 ];
-const NOT_FILLED: [&str; 7] = [
-    "Address leaks",
-    "Address leaks by tracker and encoding",
+const NOT_FILLED: [&str; 5] = [
     "Capture drops (% of packets)",
     "Unsupported QUIC versions",
     "Encrypted-DNS flows by resolver",
@@ -236,7 +237,19 @@ fn every_panel_and_rule_evaluates_against_a_real_prometheus() {
     let capture = common::capture("email/mail-opens-gateway.pcap");
     let (expected, packets) = summary(&[capture.to_str().unwrap()]);
     let mut pw = start_pixelwatch(
-        &["replay", "--per-client", "--listen", "127.0.0.1:0", "--hold", "--summary", "none", "--no-progress", "-"],
+        &[
+            "replay",
+            "--per-client",
+            "--watch-address",
+            "myemailaddress@example.com",
+            "--listen",
+            "127.0.0.1:0",
+            "--hold",
+            "--summary",
+            "none",
+            "--no-progress",
+            "-",
+        ],
         true,
     );
     let rules = common::root().join("grafana/prometheus/rules.yml");
@@ -326,7 +339,8 @@ fn every_panel_and_rule_evaluates_against_a_real_prometheus() {
     let max_pps = pps[0]["values"].as_array().unwrap().iter().filter_map(|v| v[1].as_str()?.parse::<f64>().ok());
     assert!(max_pps.fold(0.0, f64::max) > 0.0, "packets/s never above 0: {pps:?}");
 
-    // Every rule: no error; the recording rule has the companies, no alert condition holds.
+    // Every rule: no error; the recording rule has the companies; the address-leak alert holds for
+    // the Weborama MD5 leak and no other alert condition does.
     let rules_yaml = yaml("grafana/prometheus/rules.yml");
     let mut rules = 0;
     for group in rules_yaml["groups"].as_sequence().unwrap() {
@@ -336,6 +350,10 @@ fn every_panel_and_rule_evaluates_against_a_real_prometheus() {
             rules += 1;
             if rule["record"].is_string() {
                 assert_eq!(result.len(), expected.len(), "{expr}: {result:?}");
+            } else if rule["alert"] == "PixelwatchAddressLeak" {
+                assert_eq!(result.len(), 1, "{expr}: {result:?}");
+                assert_eq!(result[0]["metric"]["company"], "Weborama", "{result:?}");
+                assert_eq!(result[0]["metric"]["encoding"], "md5", "{result:?}");
             } else {
                 assert!(result.is_empty(), "alert {:?} would fire: {result:?}", rule["alert"]);
             }

@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use crate::capture::{self, CaptureError, LiveOptions};
 use crate::cli::{ClientLabel, LiveArgs};
-use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events, start_list_reloader};
+use crate::commands::{
+    Background, Failure, load_trackers, load_watched, new_metrics, open_events, start_list_reloader,
+};
 use crate::pipeline::{Limits, Pipeline};
 use crate::trackers::SharedTrackers;
 
 pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
+    let watched = load_watched(&args.watch)?;
     let db = Arc::new(load_trackers(&args.lists)?);
     let metrics = new_metrics(&db, &args.lists, &args.opens);
     let events = open_events(&args.events)?;
@@ -39,7 +42,8 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     );
     let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
         .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
-        .with_tracker_updates(shared_lists);
+        .with_tracker_updates(shared_lists)
+        .with_watched_addresses(watched);
     let pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
     let event_args = &args.events;
     let stop = running.stop_flag();

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::cli::{EventArgs, ListArgs};
+use crate::cli::{EventArgs, ListArgs, WatchArgs};
+use crate::correlate::leaks::{AddressSet, LeakError, parse_address_file};
 use crate::pipeline::Pipeline;
 use crate::sink::events::EventWriter;
 use crate::sink::metrics::Metrics;
@@ -185,6 +186,46 @@ pub fn start_list_reloader(
     let requester = reloader.requester();
     running.on_hangup(Box::new(move || requester.request()));
     Ok(reloader)
+}
+
+/// The watched addresses of `--watch-address` and `--watch-addresses` (trimmed, duplicates
+/// ignoring case dropped), with their forms precomputed. No message ever shows an address: a
+/// refused one is named by its position or its file line. An unreadable file is a usage error;
+/// a line that is not an address is skipped with a warning.
+pub fn load_watched(args: &WatchArgs) -> Result<Arc<AddressSet>, Failure> {
+    let mut addresses: Vec<String> = Vec::new();
+    let mut add = |a: &str| {
+        let a = a.trim();
+        if !addresses.iter().any(|b| b.eq_ignore_ascii_case(a)) {
+            addresses.push(a.to_owned());
+        }
+    };
+    for (i, a) in args.watch_address.iter().enumerate() {
+        if AddressSet::new(std::slice::from_ref(a)).is_err() {
+            return Err(Failure::Usage(format!(
+                "--watch-address #{}: not an e-mail address (expected local@domain.tld)",
+                i + 1
+            )));
+        }
+        add(a);
+    }
+    for path in &args.watch_addresses {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Usage(format!("--watch-addresses {shown}: cannot read: {e}")))?;
+        let (found, bad) = parse_address_file(&text);
+        for line in bad {
+            eprintln!("pixelwatch: warning: {shown}:{line}: not an e-mail address, line skipped");
+        }
+        if found.is_empty() {
+            eprintln!("pixelwatch: warning: {shown}: no address in this file");
+        }
+        found.iter().for_each(|a| add(a));
+    }
+    AddressSet::new(&addresses).map(Arc::new).map_err(|e| match e {
+        LeakError::NotAnAddress(_) | LeakError::TooMany { .. } => Failure::Usage(format!("watched addresses: {e}")),
+        LeakError::Build(_) => Failure::Runtime(e.to_string()),
+    })
 }
 
 /// Opens the event log named by `--events` (`-` is standard output).

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::capture::{CaptureError, OfflineReader};
 use crate::cli::{ClientLabel, ReplayArgs, SummaryFormat};
-use crate::commands::{Background, Failure, load_trackers, new_metrics, open_events};
+use crate::commands::{Background, Failure, load_trackers, load_watched, new_metrics, open_events};
 use crate::pipeline::{Limits, Pipeline};
 use crate::sink::progress::Progress;
 
@@ -20,6 +20,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
     if args.captures.iter().filter(|p| *p == "-").count() > 1 {
         return Err(Failure::Usage("standard input (`-`) can be replayed only once".into()));
     }
+    let watched = load_watched(&args.watch)?;
     let db = Arc::new(load_trackers(&args.lists)?);
     let metrics = new_metrics(&db, &args.lists, &args.opens);
     let events = open_events(&args.events)?;
@@ -30,7 +31,8 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
     }
 
     let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
-        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac);
+        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
+        .with_watched_addresses(watched);
     let mut pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
     let started = Instant::now();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();

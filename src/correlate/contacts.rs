@@ -224,6 +224,12 @@ impl Contacts {
         true
     }
 
+    /// The tracker entry a first-party name's CNAME chain reached, if one did recently
+    /// (`name` lower-case, without a trailing dot).
+    pub fn uncloaked(&self, name: &str) -> Option<&Entry> {
+        self.cloaked.peek(&Box::<str>::from(name)).map(|c| &c.entry)
+    }
+
     /// Whether an observation touches a tracker or a context host (logged without `--events-all`).
     fn is_relevant(&self, db: &TrackerDb, obs: &Observation) -> bool {
         let known = |n: &str| db.lookup(n).is_some() || self.cloaked.peek(&lower(n)).is_some();

@@ -4,4 +4,5 @@
 pub mod clients;
 pub mod contacts;
 pub mod encdns;
+pub mod leaks;
 pub mod opens;

@@ -144,6 +144,18 @@ pub struct OpenTracker {
     pub contacts: u32,
 }
 
+/// A watched address that left during an open's burst (`--watch-address`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenLeak {
+    pub tracker: Arc<str>,
+    pub encoding: crate::correlate::leaks::Encoding,
+    /// `http-path`, `dns-name`… (see `leaks::Field::label`).
+    pub field: &'static str,
+}
+
+/// Distinct leaks kept per open.
+const MAX_OPEN_LEAKS: usize = 32;
+
 /// An e-mail open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailOpen {
@@ -161,6 +173,8 @@ pub struct EmailOpen {
     pub flows: Vec<FlowTuple>,
     /// What the client calls itself (DHCP), filled in by the pipeline.
     pub who: Option<Arc<crate::model::ClientName>>,
+    /// Watched addresses that left during the burst (empty without `--watch-address`).
+    pub leaks: Vec<OpenLeak>,
 }
 
 #[derive(Debug)]
@@ -174,6 +188,7 @@ struct Burst {
     contacts: u32,
     context: Option<MailContext>,
     flows: Vec<FlowTuple>,
+    leaks: Vec<OpenLeak>,
 }
 
 #[derive(Debug, Default)]
@@ -289,6 +304,7 @@ impl Opens {
             contacts: 0,
             context: recent_context,
             flows: Vec::new(),
+            leaks: Vec::new(),
         });
         burst.last = burst.last.max(ts);
         if burst.trackers.len() < max_trackers {
@@ -304,6 +320,16 @@ impl Opens {
         self.next_deadline = Some(self.next_deadline.map_or(deadline, |d| d.min(deadline)));
         if let Some(b) = closed {
             self.judge(client, b, out);
+        }
+    }
+
+    /// A watched address that `client` sent at `ts`: attached to the client's burst when one is
+    /// running (the leak's request is normally one of its contacts). Never starts a burst.
+    pub fn leak(&mut self, client: ClientId, ts: Ts, leak: OpenLeak) {
+        let gap = self.settings.open_gap;
+        let Some(b) = self.clients.get_mut(&client, ts).and_then(|st| st.burst.as_mut()) else { return };
+        if ts.since(b.last) < gap && b.leaks.len() < MAX_OPEN_LEAKS && !b.leaks.contains(&leak) {
+            b.leaks.push(leak);
         }
     }
 
@@ -387,6 +413,7 @@ impl Opens {
             context,
             flows,
             who: None,
+            leaks: b.leaks,
         });
     }
 }

@@ -61,6 +61,7 @@ pub fn format_derived(s: &mut String, d: &Derived) -> bool {
         Derived::EncryptedDns(e) => format_encrypted_dns(s, e),
         Derived::ProxiedFetch(f) => format_proxied_fetch(s, f),
         Derived::EmailOpen(o) => format_email_open(s, o),
+        Derived::AddressLeak(l) => format_address_leak(s, l),
         Derived::MailContext { .. } => return false,
     }
     true
@@ -234,6 +235,21 @@ pub fn format_email_open(s: &mut String, o: &crate::correlate::opens::EmailOpen)
             s.push_str(&v.to_string());
         }
     }
+    s.push('}');
+}
+
+/// `address_leak`: who received a watched address, in which form and field; never the address or
+/// the form (the name is redacted by the pipeline before it gets here).
+pub fn format_address_leak(s: &mut String, l: &crate::correlate::leaks::AddressLeak) {
+    head(s, "address_leak", l.ts, &l.flow);
+    field_str(s, "client", &l.client.to_string());
+    field_who(s, l.who.as_deref());
+    field_name(s, "name", &l.name);
+    field_str(s, "tracker", &l.tracker);
+    field_str(s, "company", &l.company);
+    field_str(s, "category", l.category_str());
+    field_str(s, "encoding", l.encoding.as_str());
+    field_str(s, "field", l.field);
     s.push('}');
 }
 

@@ -233,6 +233,10 @@ impl Evidence {
             "  packets.pcap  {packets} packet(s) of those flows, as captured (open with Wireshark){}",
             first_kept.map(|t| format!("; packets before {} were no longer kept", t.rfc3339())).unwrap_or_default()
         );
+        let _ = writeln!(
+            s,
+            "                The packets are the proof: they hold the requests exactly as sent, a leaked address\n                or hash included (events.jsonl and this file never do). Share them only with whom you\n                complain to."
+        );
         let _ = writeln!(s, "\nDecided with these tracker lists:\n{}", self.lists);
         let _ = writeln!(
             s,

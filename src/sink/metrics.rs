@@ -39,6 +39,7 @@ pub struct Metrics {
     email_opens: IntCounterVec,
     email_open_contacts: IntCounterVec,
     proxied_fetches: IntCounterVec,
+    address_leaks: IntCounterVec,
     /// `result="ok"`, `result="error"`.
     list_reloads: [IntCounter; 2],
     cache: Mutex<ContactHandles>,
@@ -209,6 +210,13 @@ impl Metrics {
             "Fetches through webmail image proxies and privacy relays: the tracker behind them is invisible.",
             &["proxy"],
         );
+        let address_leaks = counter_vec(
+            &registry,
+            "pixelwatch_address_leaks_total",
+            "Watched e-mail addresses (--watch-address) found in requests or DNS query names, by recipient \
+             (tracker=\"unlisted\" for a host on no list) and form (plain, urlencoded, base64, md5, sha256, md5(sha256)…).",
+            &["tracker", "company", "encoding"],
+        );
         let list_reloads_vec = counter_vec(
             &registry,
             "pixelwatch_tracker_list_reloads_total",
@@ -236,6 +244,7 @@ impl Metrics {
             email_opens,
             email_open_contacts,
             proxied_fetches,
+            address_leaks,
             list_reloads,
             per_client: per_client.map(|max| Mutex::new(ClientLabels { max, given: Default::default() })),
             cache: Mutex::new(ContactHandles {
@@ -320,6 +329,25 @@ impl Metrics {
             values.extend(client.as_deref());
             self.email_open_contacts.with_label_values(&values).inc_by(u64::from(t.contacts));
         }
+    }
+
+    /// One leak. Its (tracker, company) takes a place in the capped tracker label sets like a
+    /// contact's; past the cap it is counted under `other`. `unlisted` is always allowed.
+    pub fn address_leak(&self, l: &crate::correlate::leaks::AddressLeak) {
+        let (tracker, company) = match l.category {
+            None => (crate::correlate::leaks::watch::UNLISTED, crate::correlate::leaks::watch::UNLISTED),
+            Some(category) => {
+                let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+                let set: LabelSet = (l.tracker.clone(), l.company.clone(), category.as_str());
+                if cache.seen.contains_key(&set) || cache.seen.len() < cache.cap {
+                    cache.seen.insert(set, ());
+                    (&*l.tracker, &*l.company)
+                } else {
+                    ("other", "other")
+                }
+            }
+        };
+        self.address_leaks.with_label_values(&[tracker, company, l.encoding.as_str()]).inc();
     }
 
     pub fn proxied_fetch(&self, f: &crate::correlate::opens::ProxiedFetch) {

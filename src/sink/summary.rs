@@ -18,6 +18,23 @@ pub struct ContactRow {
     pub cloaked: u64,
 }
 
+/// Leaks of one (tracker, company, category, encoding, field).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeakRow {
+    pub count: u64,
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+    /// Clients that sent them (the first [`MAX_LEAK_CLIENTS`]).
+    pub clients: Vec<std::net::IpAddr>,
+}
+
+const MAX_LEAK_CLIENTS: usize = 16;
+/// Rows of `address_leaks` kept (the key space is bounded by the lists; this bounds it harder).
+const MAX_LEAK_ROWS: usize = 10_000;
+
+/// (tracker, company, category, encoding, field) of an `address_leaks` row.
+pub type LeakKey = (Arc<str>, Arc<str>, &'static str, &'static str, &'static str);
+
 /// Totals of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -36,6 +53,9 @@ pub struct Summary {
     pub proxied_fetches: BTreeMap<Arc<str>, u64>,
     /// Encrypted-DNS connections per (resolver, protocol).
     pub encrypted_dns: BTreeMap<(&'static str, &'static str), u64>,
+    /// Address leaks (`--watch-address`), aggregated.
+    pub address_leaks: BTreeMap<LeakKey, LeakRow>,
+    pub address_leaks_total: u64,
     pub elapsed_seconds: f64,
     /// Files that stopped early, with the reason.
     pub errors: Vec<String>,
@@ -67,6 +87,21 @@ impl Summary {
         self.email_opens_total += 1;
         if self.email_opens.len() < 10_000 {
             self.email_opens.push(o.clone());
+        }
+    }
+
+    pub fn address_leak(&mut self, l: &crate::correlate::leaks::AddressLeak) {
+        self.address_leaks_total += 1;
+        let key: LeakKey = (l.tracker.clone(), l.company.clone(), l.category_str(), l.encoding.as_str(), l.field);
+        if self.address_leaks.len() >= MAX_LEAK_ROWS && !self.address_leaks.contains_key(&key) {
+            return;
+        }
+        let row = self.address_leaks.entry(key).or_default();
+        row.count += 1;
+        row.first = Some(row.first.map_or(l.ts, |f| f.min(l.ts)));
+        row.last = Some(row.last.map_or(l.ts, |f| f.max(l.ts)));
+        if row.clients.len() < MAX_LEAK_CLIENTS && !row.clients.contains(&l.client) {
+            row.clients.push(l.client);
         }
     }
 
@@ -120,7 +155,12 @@ impl Summary {
             "proxied_fetches": self.proxied_fetches.iter()
                 .map(|(p, n)| json!({"proxy": &**p, "fetches": n}))
                 .collect::<Vec<_>>(),
-            "address_leaks": [],
+            "address_leaks": self.address_leaks.iter().map(|((tracker, company, category, encoding, field), row)| json!({
+                "tracker": &**tracker, "company": &**company, "category": category, "encoding": encoding,
+                "field": field, "count": row.count, "first": row.first.map(Ts::rfc3339),
+                "last": row.last.map(Ts::rfc3339),
+                "clients": row.clients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
             "decode_errors": self.decode_errors,
             "encrypted_dns": self.encrypted_dns.iter()
                 .map(|((r, p), n)| json!({"resolver": r, "protocol": p, "flows": n}))
@@ -220,9 +260,16 @@ impl Summary {
                         c.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
                     )
                 });
+                let leaks = if o.leaks.is_empty() {
+                    String::new()
+                } else {
+                    let parts: Vec<String> =
+                        o.leaks.iter().map(|l| format!("{} in {} to {}", l.encoding, l.field, l.tracker)).collect();
+                    format!("; address leaked: {}", parts.join(", "))
+                };
                 let _ = writeln!(
                     s,
-                    "  {} {}{} {} ({}): {told}; {context}",
+                    "  {} {}{} {} ({}): {told}; {context}{leaks}",
                     o.start.rfc3339(),
                     o.client,
                     o.who
@@ -232,6 +279,23 @@ impl Summary {
                         .unwrap_or_default(),
                     o.confidence.as_str(),
                     duration_ms(o.end.since(o.start)),
+                );
+            }
+        }
+        if !self.address_leaks.is_empty() {
+            let _ = writeln!(
+                s,
+                "address leaks (a watched address left, in this form): {}",
+                thousands(self.address_leaks_total)
+            );
+            for ((tracker, company, category, encoding, field), row) in &self.address_leaks {
+                let clients: Vec<String> = row.clients.iter().map(ToString::to_string).collect();
+                let _ = writeln!(
+                    s,
+                    "  {company} ({tracker}, {category}): {encoding} in {field}, {} time{} from {}",
+                    thousands(row.count),
+                    if row.count == 1 { "" } else { "s" },
+                    clients.join(", ")
                 );
             }
         }
@@ -260,22 +324,10 @@ impl Summary {
     }
 }
 
-/// An e-mail open as a JSON object (summary and events share it).
+/// An e-mail open as a JSON object (summary and events share it). `leaks` only when a watched
+/// address left during the open.
 pub fn open_json(o: &crate::correlate::opens::EmailOpen) -> Value {
-    let mut v = open_members(o);
-    if let (Some(who), Value::Object(members)) = (&o.who, &mut v) {
-        if let Some(name) = &who.host_name {
-            members.insert("client_name".into(), Value::from(crate::extract::name::display(name).into_owned()));
-        }
-        if let Some(id) = &who.dhcp_id {
-            members.insert("client_dhcp_id".into(), Value::from(id.as_str()));
-        }
-    }
-    v
-}
-
-fn open_members(o: &crate::correlate::opens::EmailOpen) -> Value {
-    json!({
+    let mut v = json!({
         "client": o.client.to_string(),
         "client_ip": o.client_ip.to_string(),
         "start": o.start.rfc3339(),
@@ -295,7 +347,23 @@ fn open_members(o: &crate::correlate::opens::EmailOpen) -> Value {
             "sport": c.flow.sport,
             "dport": c.flow.dport,
         })),
-    })
+    });
+    if !o.leaks.is_empty()
+        && let Value::Object(members) = &mut v
+    {
+        let leaks =
+            o.leaks.iter().map(|l| json!({"tracker": &*l.tracker, "encoding": l.encoding.as_str(), "field": l.field}));
+        members.insert("leaks".to_owned(), Value::Array(leaks.collect()));
+    }
+    if let (Some(who), Value::Object(members)) = (&o.who, &mut v) {
+        if let Some(name) = &who.host_name {
+            members.insert("client_name".into(), Value::from(crate::extract::name::display(name).into_owned()));
+        }
+        if let Some(id) = &who.dhcp_id {
+            members.insert("client_dhcp_id".into(), Value::from(id.as_str()));
+        }
+    }
+    v
 }
 
 fn duration_ms(micros: i64) -> String {
