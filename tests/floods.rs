@@ -48,6 +48,9 @@ impl Rng {
         a[8..].copy_from_slice(&self.next().to_be_bytes());
         IpAddr::from(a)
     }
+    fn coin(&mut self) -> bool {
+        self.next() >> 63 == 0
+    }
     fn port(&mut self) -> u16 {
         1024 + (self.next() % 64_000) as u16
     }
@@ -222,10 +225,13 @@ const CLIENT: [u8; 4] = [192, 168, 77, 10];
 const RESOLVER: [u8; 4] = [192, 168, 77, 1];
 const GA: [u8; 4] = [142, 250, 75, 14];
 
+/// One packet to write.
+type Step = Box<dyn FnOnce(&mut Pcap)>;
+
 /// The packets of real contact `i`: a DNS lookup and a TLS connection to
 /// www.google-analytics.com, a QUIC connection to stats.g.doubleclick.net, an HTTP request
 /// to pixel.mailtrack.io.
-fn real_contact(i: usize) -> Vec<Box<dyn FnOnce(&mut Pcap)>> {
+fn real_contact(i: usize) -> Vec<Step> {
     let (c, r, ga) = (IpAddr::from(CLIENT), IpAddr::from(RESOLVER), IpAddr::from(GA));
     let dc = IpAddr::from([142, 250, 75, 15]);
     let mt = IpAddr::from([52, 18, 22, 33]);
@@ -250,14 +256,14 @@ fn flood_packet(kind: &str, rng: &mut Rng, w: &mut Pcap, partial_hello: &[u8], p
         "syn" => {
             let (c, s, sp, seq) = (rng.v4(10), rng.v4(100), rng.port(), rng.next() as u32);
             w.tcp(c, s, sp, 443, seq, 0x02, &[]);
-            if rng.next() % 2 == 0 {
+            if rng.coin() {
                 w.tcp(c, s, sp, 443, seq.wrapping_add(1), 0x18, partial_hello);
             }
         }
         "quic" => {
-            let (c, s) = if rng.next() % 2 == 0 { (rng.v4(10), rng.v4(100)) } else { (rng.v6(), rng.v6()) };
+            let (c, s) = if rng.coin() { (rng.v4(10), rng.v4(100)) } else { (rng.v6(), rng.v6()) };
             let dcid = rng.bytes::<8>();
-            if rng.next() % 2 == 0 {
+            if rng.coin() {
                 w.udp(c, s, rng.port(), 443, &quic_initial(&dcid, partial_quic));
             } else {
                 let mut p = vec![0xc1, 0, 0, 0, 1, 8];
@@ -281,7 +287,7 @@ fn flood_packet(kind: &str, rng: &mut Rng, w: &mut Pcap, partial_hello: &[u8], p
             let mut udp = rng.port().to_be_bytes().to_vec();
             udp.extend([1, 187, 0x0a, 0xf8, 0, 0]); // to 443, 2808 bytes in all
             udp.resize(1408, 0x33);
-            let (s, d) = if rng.next() % 2 == 0 { (rng.v4(10), rng.v4(100)) } else { (rng.v6(), rng.v6()) };
+            let (s, d) = if rng.coin() { (rng.v4(10), rng.v4(100)) } else { (rng.v6(), rng.v6()) };
             w.ip(s, d, 17, &udp, Some(rng.next() as u32));
         }
         _ => unreachable!(),
