@@ -9,6 +9,9 @@ Generates the capture with ../shared/bench/gen_traffic.py when it is missing, th
 run (machines here are shared and noisy: only compare numbers measured together):
   * libpcap's read floor: `tcpdump -r FILE -w /dev/null` (when tcpdump is installed),
   * `pixelwatch replay --summary none FILE` (throughput: median wall time, packets/s, peak RSS),
+  * `ndpiReader -q -i FILE` (Debian libndpi-bin; when installed),
+  * `tshark -r FILE -T fields` extracting the same names (DNS query, TLS SNI, QUIC SNI via the TLS
+    field, HTTP Host; when installed; `--slow-runs` times, default 1: it is ~80 x slower),
   * one `pixelwatch replay --events-all` run whose per-name counts of TLS SNI, QUIC SNI and HTTP
     Host events, and whose DNS query names, are checked against the generator's truth.json.
 Peak RSS comes from wait4()'s rusage of each child process.
@@ -30,11 +33,13 @@ ROOT = os.path.dirname(HERE)
 
 def run_measured(cmd, stdout=subprocess.DEVNULL):
     """Runs cmd; returns (wall seconds, peak RSS in KiB, exit status)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, rusage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    with tempfile.TemporaryFile() as errf:  # a file, not a pipe: a chatty child cannot block
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=errf)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
@@ -89,6 +94,8 @@ def main():
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("--pcap", help="capture to replay (default: generated bench-<N>.pcap in the temp dir)")
     ap.add_argument("--runs", type=int, default=3, help="timed runs of each command (median reported)")
+    ap.add_argument("--slow-runs", type=int, default=1, help="timed runs of ndpiReader and tshark")
+    ap.add_argument("--no-others", action="store_true", help="skip ndpiReader and tshark")
     ap.add_argument("--no-truth", action="store_true", help="skip the count check against truth.json")
     a = ap.parse_args()
 
@@ -106,22 +113,31 @@ def main():
     size = os.path.getsize(pcap)
     print(f"capture: {pcap}: {packets} packets, {size / 1e6:.0f} MB")
 
+    def timed(name, cmd, runs):
+        walls, rss = [], []
+        for _ in range(runs):
+            w, r, _ = run_measured(cmd)
+            walls.append(w)
+            rss.append(r)
+        rows.append((name, statistics.median(walls), max(rss), runs))
+
     rows = []
     if shutil.which("tcpdump"):
-        walls = [run_measured(["tcpdump", "-r", pcap, "-w", "/dev/null"])[0] for _ in range(a.runs)]
-        rows.append(("tcpdump -r (libpcap floor)", statistics.median(walls), None))
-    walls, rss = [], []
-    for _ in range(a.runs):
-        w, r, _ = run_measured([a.binary, "replay", "--summary", "none", "--no-progress", pcap])
-        walls.append(w)
-        rss.append(r)
-    rows.append(("pixelwatch replay", statistics.median(walls), max(rss)))
-    floor = rows[0][1] if len(rows) > 1 else None
-    print(f"\n{'command':<30} {'wall s':>8} {'Mpkt/s':>8} {'x floor':>8} {'peak RSS':>10}")
-    for name, wall, peak in rows:
+        timed("tcpdump -r (libpcap floor)", ["tcpdump", "-r", pcap, "-w", "/dev/null"], a.runs)
+    timed("pixelwatch replay", [a.binary, "replay", "--summary", "none", "--no-progress", pcap], a.runs)
+    if not a.no_others and shutil.which("ndpiReader"):
+        timed("ndpiReader -q", ["ndpiReader", "-q", "-i", pcap], a.slow_runs)
+    if not a.no_others and shutil.which("tshark"):
+        fields = ["dns.qry.name", "tls.handshake.extensions_server_name", "http.host"]
+        cmd = ["tshark", "-n", "-r", pcap, "-T", "fields"] + [x for f in fields for x in ("-e", f)]
+        cmd += ["-Y", " or ".join(fields)]
+        timed("tshark -T fields", cmd, a.slow_runs)
+    floor = rows[0][1] if rows[0][0].startswith("tcpdump") else None
+    print(f"\n{'command':<30} {'runs':>4} {'wall s':>8} {'Mpkt/s':>8} {'x floor':>8} {'peak RSS':>10}")
+    for name, wall, peak, runs in rows:
         ratio = f"{wall / floor:.2f}" if floor else "-"
         peak_s = f"{peak / 1024:.1f} MiB" if peak else "-"
-        print(f"{name:<30} {wall:>8.3f} {packets / wall / 1e6:>8.2f} {ratio:>8} {peak_s:>10}")
+        print(f"{name:<30} {runs:>4} {wall:>8.3f} {packets / wall / 1e6:>8.2f} {ratio:>8} {peak_s:>10}")
 
     if a.no_truth or not os.path.exists(truth):
         return

@@ -289,10 +289,15 @@ impl Pipeline {
     /// Copies the cumulative counters of the stateful stages into the metrics.
     pub fn sync_stats(&mut self) {
         self.since_sync = 0;
-        let f = self.flows.stats();
-        self.metrics.flows(f.streams, f.evicted_timeout, f.evicted_capacity);
+        self.metrics.flows(&self.flows.stats());
         let q = self.flows.quic.stats();
         self.metrics.quic_unsupported(&q.unsupported, q.unsupported_other);
+        let d = self.decoder.stats();
+        self.metrics.table_evictions(
+            (d.fragment_evictions_timeout, d.fragment_evictions_capacity),
+            (q.evicted_timeout, q.evicted_capacity),
+            self.contacts.addr_names.evictions(),
+        );
     }
 
     /// Flushes the event log (periodically in live capture, and at the end).

@@ -1,6 +1,7 @@
 //! Flows: the bounded table of TCP stream directions, their reassembly, and dispatch of UDP
 //! datagrams and stream bytes to the extractors. Output: [`Observation`]s in packet order.
 
+pub mod budget;
 pub mod names;
 pub mod quic;
 pub mod table;
@@ -11,6 +12,7 @@ use std::net::IpAddr;
 use crate::decode::{L4, Segment};
 use crate::extract::{Outcome, dns};
 use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts, UnnamedReason};
+use budget::BufferBudget;
 use table::BoundedMap;
 use tcp::{App, Emit, Stream};
 
@@ -49,12 +51,14 @@ pub fn is_dns_port(port: u16) -> bool {
 pub struct FlowLimits {
     /// TCP stream directions tracked at once.
     pub max_streams: usize,
+    /// Bytes of reassembly buffers over all TCP streams (see [`budget`]).
+    pub max_buffer_bytes: usize,
     pub quic: quic::QuicLimits,
 }
 
 impl Default for FlowLimits {
     fn default() -> Self {
-        FlowLimits { max_streams: 65_536, quic: quic::QuicLimits::default() }
+        FlowLimits { max_streams: 65_536, max_buffer_bytes: 16 << 20, quic: quic::QuicLimits::default() }
     }
 }
 
@@ -64,6 +68,10 @@ pub struct FlowStats {
     pub streams: usize,
     pub evicted_timeout: u64,
     pub evicted_capacity: u64,
+    /// Streams dropped because the reassembly buffers of all streams were over their budget.
+    pub evicted_memory: u64,
+    /// Bytes held by the reassembly buffers now.
+    pub buffered_bytes: usize,
     pub dns_malformed: u64,
 }
 
@@ -88,6 +96,7 @@ struct StreamKey {
 /// See the module documentation.
 pub struct FlowTracker {
     streams: BoundedMap<StreamKey, Stream>,
+    budget: BufferBudget<StreamKey>,
     pub quic: quic::QuicTracker,
     /// QUIC connections already reported as unnamed.
     unnamed_udp: BoundedMap<StreamKey, Seen>,
@@ -100,6 +109,7 @@ impl FlowTracker {
     pub fn new(limits: FlowLimits) -> FlowTracker {
         FlowTracker {
             streams: BoundedMap::new(limits.max_streams),
+            budget: BufferBudget::new(limits.max_buffer_bytes),
             quic: quic::QuicTracker::new(limits.quic),
             unnamed_udp: BoundedMap::new(limits.quic.max_connections),
             kinds: Vec::new(),
@@ -115,7 +125,8 @@ impl FlowTracker {
 
     /// Reads one decoded packet captured at `ts`; appends what it revealed to `out`.
     pub fn handle(&mut self, ts: Ts, seg: &Segment<'_>, out: &mut Vec<Observation>) {
-        self.streams.expire(ts, |_, _| {});
+        let budget = &mut self.budget;
+        self.streams.expire(ts, |_, stream| budget.released(stream.buffered()));
         self.quic.expire(ts);
         self.unnamed_udp.expire(ts, |_, _| {});
         match seg.l4 {
@@ -162,6 +173,9 @@ impl FlowTracker {
             L4::Tcp { sport, dport, seq, flags, payload, .. } => {
                 let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
                 self.tcp(ts, key, seq, flags, payload);
+                if self.budget.over() || self.budget.needs_compaction(self.streams.len()) {
+                    self.enforce_budget();
+                }
                 let flow = FlowTuple { transport: Transport::Tcp, src: seg.src, dst: seg.dst, sport, dport };
                 let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
                 out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, src_mac, dst_mac, kind }));
@@ -178,21 +192,24 @@ impl FlowTracker {
                 let app = if dns { App::Dns } else { App::Probe };
                 let mut stream = Stream::new(seq.wrapping_add(1), app);
                 stream.watch = mail_port;
-                self.streams.insert(key, stream, ts);
+                self.remove(&key);
+                self.insert(key, stream, ts);
             }
             return;
         }
         if flags.rst() {
-            self.streams.remove(&key);
+            self.remove(&key);
             let reverse = StreamKey { src: key.dst, dst: key.src, sport: key.dport, dport: key.sport };
-            self.streams.remove(&reverse);
+            self.remove(&reverse);
             return;
         }
         let before = self.kinds.len();
         let mut emit = Emit { out: &mut self.kinds };
         match self.streams.get_mut(&key, ts) {
             Some(stream) => {
+                let held = stream.buffered();
                 stream.segment(seq, payload, &mut emit);
+                self.budget.changed(&key, held, stream.buffered());
                 mail_activity(stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
             }
             None if !payload.is_empty() => {
@@ -216,14 +233,45 @@ impl FlowTracker {
                 stream.segment(seq, payload, &mut emit);
                 mail_activity(&mut stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
                 if !flags.fin() {
-                    self.streams.insert(key, stream, ts);
+                    self.budget.changed(&key, 0, stream.buffered());
+                    self.insert(key, stream, ts);
                 }
                 return;
             }
             None => return,
         }
         if flags.fin() {
-            self.streams.remove(&key);
+            self.remove(&key);
+        }
+    }
+
+    /// Adds a stream whose buffers are already counted; accounts for the one it evicts.
+    fn insert(&mut self, key: StreamKey, stream: Stream, ts: Ts) {
+        if let Some((_, evicted)) = self.streams.insert(key, stream, ts) {
+            self.budget.released(evicted.buffered());
+        }
+    }
+
+    fn remove(&mut self, key: &StreamKey) {
+        if let Some(stream) = self.streams.remove(key) {
+            self.budget.released(stream.buffered());
+        }
+    }
+
+    /// Drops the streams that started buffering first until the buffers fit their budget;
+    /// forgets holders that left.
+    #[cold]
+    fn enforce_budget(&mut self) {
+        while self.budget.over() {
+            let Some(key) = self.budget.oldest_holder() else { break };
+            if self.streams.peek(&key).is_some_and(|s| s.buffered() > 0) {
+                self.remove(&key);
+                self.budget.evicted += 1;
+            }
+        }
+        if self.budget.needs_compaction(self.streams.len()) {
+            let streams = &self.streams;
+            self.budget.compact(|k| streams.peek(k).is_some_and(|s| s.buffered() > 0));
         }
     }
 
@@ -246,6 +294,8 @@ impl FlowTracker {
             streams: self.streams.len(),
             evicted_timeout: self.streams.evicted_timeout,
             evicted_capacity: self.streams.evicted_capacity,
+            evicted_memory: self.budget.evicted,
+            buffered_bytes: self.budget.used(),
             dns_malformed: self.dns_malformed,
         }
     }

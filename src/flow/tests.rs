@@ -252,3 +252,38 @@ fn table_and_buffers_stay_bounded_under_a_syn_flood() {
     assert!(flows.stats().evicted_capacity >= 199_000);
     assert!(out.is_empty());
 }
+
+#[test]
+fn reassembly_buffers_stay_within_their_budget_and_new_handshakes_complete() {
+    let limits = FlowLimits { max_streams: 10_000, max_buffer_bytes: 256 * 1024, ..FlowLimits::default() };
+    let mut flows = FlowTracker::new(limits);
+    let mut out = Vec::new();
+    let segment = |src: u32, seq: u32, flags: u8, payload: &'static [u8]| Segment {
+        src_mac: None,
+        dst_mac: None,
+        src: IpAddr::from(src.to_be_bytes()),
+        dst: server(),
+        l4: L4::Tcp { sport: 1000, dport: 443, seq, ack: 0, flags: TcpFlags(flags), payload },
+        truncated: false,
+    };
+    // 5,000 streams each hold two segments of a ClientHello that never completes: ~14 MiB
+    // without the budget.
+    for i in 0..5_000u32 {
+        let t = Ts(i64::from(i) * 10);
+        flows.handle(t, &segment(i, 0, TcpFlags::SYN, &[]), &mut out);
+        flows.handle(t, &segment(i, 1, TcpFlags::ACK, &CHROMIUM_PQ[..1448]), &mut out);
+        flows.handle(t, &segment(i, 1449, TcpFlags::ACK, &CHROMIUM_PQ[1448..2000]), &mut out);
+        let stats = flows.stats();
+        assert!(stats.buffered_bytes <= 256 * 1024 + 4096, "{stats:?}");
+        let held: usize = flows.streams.iter().map(|(_, s)| s.buffered()).sum();
+        assert_eq!(held, stats.buffered_bytes, "the budget's count is exact");
+    }
+    assert!(flows.stats().evicted_memory > 4_000, "{:?}", flows.stats());
+    // A handshake that starts during the flood still completes.
+    let t = Ts(60_000);
+    let (first, rest) = CHROMIUM_PQ.split_at(1448);
+    flows.handle(t, &segment(99_999, 0, TcpFlags::SYN, &[]), &mut out);
+    flows.handle(t, &segment(99_999, 1, TcpFlags::ACK, first), &mut out);
+    flows.handle(t, &segment(99_999, 1449, TcpFlags::ACK, rest), &mut out);
+    assert!(out.iter().any(|o| matches!(o.kind, ObservationKind::TlsSni { .. })), "{out:?}");
+}

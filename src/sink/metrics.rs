@@ -33,6 +33,9 @@ pub struct Metrics {
     cloaked_contacts: IntCounterVec,
     flows: IntGauge,
     flow_evictions: IntCounterVec,
+    fragment_evictions: Evictions,
+    quic_evictions: Evictions,
+    name_cache_evictions: Evictions,
     list_entries: IntGaugeVec,
     encrypted_dns: IntCounterVec,
     quic_unsupported: IntCounterVec,
@@ -68,6 +71,14 @@ impl ClientLabels {
         }
         Arc::from("other")
     }
+}
+
+/// The `reason="timeout"` and `reason="capacity"` series of one table's eviction counter.
+type Evictions = [IntCounter; 2];
+
+fn evictions(registry: &Registry, name: &str, help: &str) -> Evictions {
+    let v = counter_vec(registry, name, help, &["reason"]);
+    ["timeout", "capacity"].map(|r| v.with_label_values(&[r]))
 }
 
 /// (tracker, company, category) label values.
@@ -171,8 +182,23 @@ impl Metrics {
         let flow_evictions = counter_vec(
             &registry,
             "pixelwatch_flow_evictions_total",
-            "Tracked flows dropped before they closed: reason=timeout (idle) or capacity (table full).",
+            "Tracked TCP flows dropped before they closed: reason=timeout (idle), capacity (table full) or memory (reassembly buffers over their budget).",
             &["reason"],
+        );
+        let fragment_evictions = evictions(
+            &registry,
+            "pixelwatch_fragment_evictions_total",
+            "Incomplete fragmented IP datagrams dropped: reason=timeout (not completed in time) or capacity (table or byte budget full).",
+        );
+        let quic_evictions = evictions(
+            &registry,
+            "pixelwatch_quic_evictions_total",
+            "QUIC connections dropped from the handshake table: reason=timeout (idle) or capacity (table full).",
+        );
+        let name_cache_evictions = evictions(
+            &registry,
+            "pixelwatch_name_cache_evictions_total",
+            "Server address to DNS name entries dropped from the per-client cache: reason=timeout (TTL) or capacity (cache full).",
         );
         let list_entries = gauge_vec(
             &registry,
@@ -238,6 +264,9 @@ impl Metrics {
             cloaked_contacts,
             flows,
             flow_evictions,
+            fragment_evictions,
+            quic_evictions,
+            name_cache_evictions,
             list_entries,
             encrypted_dns,
             quic_unsupported,
@@ -385,10 +414,22 @@ impl Metrics {
         Self::catch_up(&self.capture_dropped.with_label_values(&["interface"]), interface);
     }
 
-    pub fn flows(&self, streams: usize, evicted_timeout: u64, evicted_capacity: u64) {
-        self.flows.set(i64::try_from(streams).unwrap_or(i64::MAX));
-        Self::catch_up(&self.flow_evictions.with_label_values(&["timeout"]), evicted_timeout);
-        Self::catch_up(&self.flow_evictions.with_label_values(&["capacity"]), evicted_capacity);
+    pub fn flows(&self, f: &crate::flow::FlowStats) {
+        self.flows.set(i64::try_from(f.streams).unwrap_or(i64::MAX));
+        Self::catch_up(&self.flow_evictions.with_label_values(&["timeout"]), f.evicted_timeout);
+        Self::catch_up(&self.flow_evictions.with_label_values(&["capacity"]), f.evicted_capacity);
+        Self::catch_up(&self.flow_evictions.with_label_values(&["memory"]), f.evicted_memory);
+    }
+
+    /// Cumulative (timeout, capacity) evictions of the fragment, QUIC and address → name tables.
+    pub fn table_evictions(&self, fragments: (u64, u64), quic: (u64, u64), names: (u64, u64)) {
+        for (counters, (timeout, capacity)) in
+            [(&self.fragment_evictions, fragments), (&self.quic_evictions, quic), (&self.name_cache_evictions, names)]
+        {
+            let [t, c] = counters;
+            Self::catch_up(t, timeout);
+            Self::catch_up(c, capacity);
+        }
     }
 
     pub fn list_entries(&self, list: &str, entries: usize) {

@@ -7,7 +7,8 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -31,14 +32,46 @@ const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 const INDEX: &str = "<html><head><title>pixelwatch</title></head><body><h1>pixelwatch</h1>\
 <p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
 
-fn respond(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+/// How long one rendering of /metrics is served: any number of concurrent scrapers costs at
+/// most one encoding per interval (Prometheus scrapes every few seconds at most; a client
+/// hammering /metrics must not take CPU from the capture).
+const RENDER_EVERY: Duration = Duration::from_millis(100);
+
+/// The metrics and their last rendering.
+struct Exposition {
+    metrics: Arc<Metrics>,
+    last: Mutex<Option<(Instant, Bytes)>>,
+}
+
+impl Exposition {
+    fn new(metrics: Arc<Metrics>) -> Exposition {
+        Exposition { metrics, last: Mutex::new(None) }
+    }
+
+    /// The text exposition, rendered again when the last rendering is older than [`RENDER_EVERY`].
+    fn body(&self) -> Bytes {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, body)) = &*last
+            && at.elapsed() < RENDER_EVERY
+        {
+            return body.clone();
+        }
+        let body = Bytes::from(self.metrics.encode());
+        *last = Some((Instant::now(), body.clone()));
+        body
+    }
+}
+
+fn respond(exposition: &Exposition, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
-        (&Method::GET | &Method::HEAD, "/metrics") => (StatusCode::OK, prometheus::TEXT_FORMAT, metrics.encode()),
-        (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, "text/html; charset=utf-8", INDEX.to_owned()),
-        (&Method::GET | &Method::HEAD, _) => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_owned()),
-        _ => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n".to_owned()),
+        (&Method::GET | &Method::HEAD, "/metrics") => (StatusCode::OK, prometheus::TEXT_FORMAT, exposition.body()),
+        (&Method::GET | &Method::HEAD, "/") => {
+            (StatusCode::OK, "text/html; charset=utf-8", Bytes::from_static(INDEX.as_bytes()))
+        }
+        (&Method::GET | &Method::HEAD, _) => (StatusCode::NOT_FOUND, "text/plain", Bytes::from_static(b"not found\n")),
+        _ => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", Bytes::from_static(b"method not allowed\n")),
     };
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
@@ -61,8 +94,8 @@ fn unauthorized() -> Response<Full<Bytes>> {
 }
 
 /// Answers one request: basic auth first (when configured), then the page, then the extra headers.
-async fn handle(metrics: Arc<Metrics>, web: Option<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let Some(Web { config: web, checks }) = web else { return respond(&metrics, &req) };
+async fn handle(exposition: Arc<Exposition>, web: Option<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let Some(Web { config: web, checks }) = web else { return respond(&exposition, &req) };
     let mut resp = if web.requires_auth() {
         let header = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes().to_vec());
         let checker = web.clone();
@@ -72,9 +105,9 @@ async fn handle(metrics: Arc<Metrics>, web: Option<Web>, req: Request<Incoming>)
             }
             Err(_) => false,
         };
-        if ok { respond(&metrics, &req) } else { unauthorized() }
+        if ok { respond(&exposition, &req) } else { unauthorized() }
     } else {
-        respond(&metrics, &req)
+        respond(&exposition, &req)
     };
     for (name, value) in &web.headers {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
@@ -85,13 +118,13 @@ async fn handle(metrics: Arc<Metrics>, web: Option<Web>, req: Request<Incoming>)
 }
 
 /// Serves HTTP/1.1 on one accepted connection (plain or TLS).
-async fn serve_connection<S>(io: S, metrics: Arc<Metrics>, web: Option<Web>)
+async fn serve_connection<S>(io: S, exposition: Arc<Exposition>, web: Option<Web>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |req: Request<Incoming>| {
-        let (metrics, web) = (metrics.clone(), web.clone());
-        async move { Ok::<_, Infallible>(handle(metrics, web, req).await) }
+        let (exposition, web) = (exposition.clone(), web.clone());
+        async move { Ok::<_, Infallible>(handle(exposition, web, req).await) }
     });
     let conn = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -115,6 +148,7 @@ pub async fn serve_with(
     let acceptor = web.as_ref().and_then(|w| w.tls.clone()).map(tokio_rustls::TlsAcceptor::from);
     let checks = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS));
     let web = web.map(|config| Web { config, checks });
+    let exposition = Arc::new(Exposition::new(metrics));
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -129,17 +163,17 @@ pub async fn serve_with(
                 continue;
             }
         };
-        let (metrics, web, acceptor) = (metrics.clone(), web.clone(), acceptor.clone());
+        let (exposition, web, acceptor) = (exposition.clone(), web.clone(), acceptor.clone());
         tokio::spawn(async move {
             match acceptor {
                 // A failed or slow handshake (a scanner, a client that does not trust the
                 // certificate) just closes the connection.
                 Some(acceptor) => {
                     if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        serve_connection(tls, metrics, web).await;
+                        serve_connection(tls, exposition, web).await;
                     }
                 }
-                None => serve_connection(stream, metrics, web).await,
+                None => serve_connection(stream, exposition, web).await,
             }
         });
     }
@@ -169,5 +203,19 @@ mod tests {
         assert!(resp.contains("pixelwatch_packets_total 42"), "{resp}");
         let _ = tx.send(());
         server.await.unwrap();
+    }
+
+    #[test]
+    fn one_rendering_serves_the_scrapes_of_an_interval() {
+        let metrics = Arc::new(Metrics::new(10));
+        let exposition = Exposition::new(metrics.clone());
+        metrics.packets.inc_by(1);
+        let first = exposition.body();
+        metrics.packets.inc_by(1);
+        let again = exposition.body();
+        assert_eq!(first.as_ptr(), again.as_ptr(), "the same rendering, not a new one");
+        std::thread::sleep(RENDER_EVERY + Duration::from_millis(20));
+        let later = String::from_utf8(exposition.body().to_vec()).unwrap();
+        assert!(later.contains("pixelwatch_packets_total 2"), "{later}");
     }
 }
