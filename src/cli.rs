@@ -100,6 +100,17 @@ pub struct EventArgs {
     pub events_all: bool,
 }
 
+/// TLS key log option, shared by `replay` and `live`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyLogArgs {
+    /// NSS key log (SSLKEYLOGFILE) written by your own browser or mail client: decrypts the
+    /// client-to-server side of its HTTPS connections to read the first requests (URL, Host,
+    /// Referer, Cookie) as `http_host` events with "decrypted":true. Secrets stay in memory only.
+    /// `replay` reads the file once before the captures; `live` follows it as it grows.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+}
+
 /// How clients are told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClientLabel {
@@ -181,6 +192,8 @@ pub struct ReplayArgs {
     pub events: EventArgs,
     #[command(flatten)]
     pub opens: OpenArgs,
+    #[command(flatten)]
+    pub keylog: KeyLogArgs,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +230,8 @@ pub struct LiveArgs {
     pub events: EventArgs,
     #[command(flatten)]
     pub opens: OpenArgs,
+    #[command(flatten)]
+    pub keylog: KeyLogArgs,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
     if args.captures.iter().filter(|p| *p == "-").count() > 1 {
         return Err(Failure::Usage("standard input (`-`) can be replayed only once".into()));
     }
+    let keys = args.keylog.tls_keylog.as_deref().map(crate::commands::load_keylog).transpose()?;
     let db = Arc::new(load_trackers(&args.lists)?);
     let metrics = new_metrics(&db, &args.lists);
     let events = open_events(&args.events)?;
@@ -31,6 +32,9 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
 
     let mut pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
         .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac);
+    if let Some(keys) = keys {
+        pipeline = pipeline.with_keylog(keys, true);
+    }
     let started = Instant::now();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();
     let mut failure: Option<Failure> = None;

@@ -35,6 +35,8 @@ pub struct Metrics {
     proxied_fetches: IntCounterVec,
     /// `result="ok"`, `result="error"`.
     list_reloads: [IntCounter; 2],
+    /// `pixelwatch_tls_decrypted_flows_total{result}`, registered with `--tls-keylog` only.
+    tls_decrypted_flows: std::sync::OnceLock<[IntCounter; 4]>,
     cache: Mutex<ContactHandles>,
 }
 
@@ -188,6 +190,7 @@ impl Metrics {
             email_open_contacts,
             proxied_fetches,
             list_reloads,
+            tls_decrypted_flows: std::sync::OnceLock::new(),
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -286,6 +289,31 @@ impl Metrics {
         self.flows.set(i64::try_from(streams).unwrap_or(i64::MAX));
         Self::catch_up(&self.flow_evictions.with_label_values(&["timeout"]), evicted_timeout);
         Self::catch_up(&self.flow_evictions.with_label_values(&["capacity"]), evicted_capacity);
+    }
+
+    /// Registers `pixelwatch_tls_decrypted_flows_total{result}` (with `--tls-keylog`; without it the
+    /// family does not appear).
+    pub fn enable_tls_keylog(&self) {
+        use crate::flow::tls_session::TlsResult;
+        self.tls_decrypted_flows.get_or_init(|| {
+            let family = counter_vec(
+                &self.registry,
+                "pixelwatch_tls_decrypted_flows_total",
+                "TLS connections followed with the --tls-keylog key log, by result: decrypted (client records opened), \
+no_secrets (no usable key-log lines for the ClientHello random), unsupported_suite, failed (no ServerHello, records that do not open, session cap).",
+                &["result"],
+            );
+            TlsResult::ALL.map(|r| family.with_label_values(&[r.as_str()]))
+        });
+    }
+
+    /// Copies the cumulative key-log decryption counters.
+    pub fn tls_keylog(&self, stats: &crate::flow::tls_session::TlsStats) {
+        if let Some(counters) = self.tls_decrypted_flows.get() {
+            for (c, total) in counters.iter().zip(stats.flows) {
+                Self::catch_up(c, total);
+            }
+        }
     }
 
     pub fn list_entries(&self, list: &str, entries: usize) {
