@@ -337,6 +337,8 @@ pub struct Contact {
     pub via: Via,
     /// The name itself is first-party; its CNAME chain reaches the tracker.
     pub cloaked: bool,
+    /// An HTTP request whose path matched a pixel path rule of the entry (open pixel or click).
+    pub pixel: Option<crate::trackers::paths::Pixel>,
 }
 
 /// A connection to an encrypted-DNS resolver (DNS over TLS, HTTPS or QUIC): the client's DNS

@@ -96,10 +96,9 @@ impl Pipeline {
         self
     }
 
-    /// New lines of a live key log: connections waiting for these secrets are decrypted now, at
-    /// the capture time of the last packet.
-    pub fn keylog_feed(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let ts = self.summary.last_ts.unwrap_or_default();
+    /// New lines of a live key log read at capture time `ts`: connections waiting for these
+    /// secrets are decrypted now.
+    pub fn keylog_feed(&mut self, bytes: &[u8], ts: Ts) -> io::Result<()> {
         self.flows.keylog_feed(bytes, ts, &mut self.observations);
         self.observed()
     }
@@ -248,6 +247,11 @@ impl Pipeline {
             Some(e) => e.flush(),
             None => Ok(()),
         }
+    }
+
+    /// Capture time of the latest packet.
+    pub fn last_ts(&self) -> Option<Ts> {
+        self.summary.last_ts
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

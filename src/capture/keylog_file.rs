@@ -65,6 +65,10 @@ impl KeyLogFile {
         Ok(k)
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn exists(&self) -> bool {
         self.file.is_some()
     }

@@ -268,6 +268,11 @@ fn contact(
         category: entry.category,
         via,
         cloaked,
+        // Path rules apply only where a full URL is visible: HTTP requests, plain or decrypted.
+        pixel: match &obs.kind {
+            ObservationKind::HttpHost { path, .. } if entry.paths.is_some() => entry.pixel(path),
+            _ => None,
+        },
     })
 }
 

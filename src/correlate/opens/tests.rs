@@ -28,6 +28,7 @@ fn contact(ms: i64, tracker: &str, company: &str, category: Category) -> Contact
         category,
         via: Via::Tls,
         cloaked: false,
+        pixel: None,
     }
 }
 
