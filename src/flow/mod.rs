@@ -239,6 +239,7 @@ impl FlowTracker {
             self.close(&key.reversed());
             return;
         }
+        self.make_room_for_session();
         let before = self.kinds.len();
         let decrypting = self.tls.is_some();
         let tls = self.tls.as_mut().map(|state| TlsContext { state, key, ts, macs });
@@ -307,6 +308,23 @@ impl FlowTracker {
         }
         if flags.fin() {
             self.close(&key);
+        }
+    }
+
+    /// With every TLS session slot taken, the sessions that waited longest for their secrets are
+    /// given up (counted `no_secrets`) so that new connections can be followed.
+    fn make_room_for_session(&mut self) {
+        let Some(tls) = &mut self.tls else { return };
+        while let Some(key) = tls.oldest_waiting_when_full() {
+            let Some(stream) = self.streams.peek_mut(&key) else { continue };
+            let Some(session) = stream.session.as_mut() else { continue };
+            session.give_up_waiting(tls);
+            if session.is_done() {
+                stream.app = App::Done;
+                if let Some(session) = stream.session.take() {
+                    tls.end(session);
+                }
+            }
         }
     }
 

@@ -143,6 +143,11 @@ impl TlsDecrypt {
         ts: Ts,
         macs: (Option<[u8; 6]>, Option<[u8; 6]>),
     ) -> Option<Box<TlsSession>> {
+        // A complete key log (replay) without this random: nothing to follow.
+        if self.complete && self.keys.get(&hello.random).is_none() {
+            self.count(TlsResult::NoSecrets);
+            return None;
+        }
         if self.sessions >= MAX_SESSIONS || first_bytes.len() > CLIENT_PENDING_CAP {
             self.count(TlsResult::Failed);
             return None;
@@ -177,6 +182,16 @@ impl TlsDecrypt {
     /// Takes the client streams waiting for secrets (to retry after new key-log lines).
     pub(crate) fn take_waiting(&mut self) -> VecDeque<StreamKey> {
         std::mem::take(&mut self.waiting)
+    }
+
+    /// When every session slot is taken: the client stream that has waited longest for its
+    /// secrets, to be given up (a gateway sees many TLS connections of other devices whose
+    /// secrets never come; they must not crowd out the key log's own).
+    pub(crate) fn oldest_waiting_when_full(&mut self) -> Option<StreamKey> {
+        if self.sessions < MAX_SESSIONS {
+            return None;
+        }
+        self.waiting.pop_front()
     }
 }
 
@@ -320,6 +335,13 @@ impl TlsSession {
             Err(NewError::UnsupportedVersion(_) | NewError::UnsupportedCipherSuite(_)) => {
                 self.finish_with(tls, TlsResult::UnsupportedSuite);
             }
+        }
+    }
+
+    /// Gives up waiting for the secrets (the session slot is needed).
+    pub(crate) fn give_up_waiting(&mut self, tls: &mut TlsDecrypt) {
+        if self.awaits_secrets() {
+            self.finish_with(tls, TlsResult::NoSecrets);
         }
     }
 
