@@ -104,6 +104,17 @@ pub struct EventArgs {
     pub evidence: Option<PathBuf>,
 }
 
+/// TLS key log option, shared by `replay` and `live`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyLogArgs {
+    /// NSS key log (SSLKEYLOGFILE) written by your own browser or mail client: decrypts the
+    /// client-to-server side of its HTTPS connections to read the first requests (URL, Host,
+    /// Referer, Cookie) as `http_host` events with "decrypted":true. Secrets stay in memory only.
+    /// `replay` reads the file once before the captures; `live` follows it as it grows.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+}
+
 /// How clients are told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClientLabel {
@@ -227,6 +238,8 @@ pub struct ReplayArgs {
     pub opens: OpenArgs,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub keylog: KeyLogArgs,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +278,8 @@ pub struct LiveArgs {
     pub opens: OpenArgs,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub keylog: KeyLogArgs,
 }
 
 #[derive(Debug, Args)]

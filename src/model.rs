@@ -373,6 +373,8 @@ pub struct Contact {
     pub cloaked: bool,
     /// What the client calls itself (DHCP), filled in by the pipeline.
     pub who: Option<std::sync::Arc<ClientName>>,
+    /// An HTTP request whose path matched a pixel path rule of the entry (open pixel or click).
+    pub pixel: Option<crate::trackers::paths::Pixel>,
 }
 
 /// A connection to an encrypted-DNS resolver (DNS over TLS, HTTPS or QUIC): the client's DNS

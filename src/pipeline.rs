@@ -117,6 +117,23 @@ impl Pipeline {
         self
     }
 
+    /// Decrypts the client side of TLS connections with the secrets of a key log (`--tls-keylog`);
+    /// `complete` when the key log will not grow (replay).
+    pub fn with_keylog(mut self, keys: crate::extract::tls::keylog::KeyLog, complete: bool) -> Pipeline {
+        let tls = crate::flow::tls_session::TlsDecrypt::new(keys, complete);
+        self.summary.tls_keylog = Some(tls.stats());
+        self.flows.set_tls_decrypt(tls);
+        self.metrics.enable_tls_keylog();
+        self
+    }
+
+    /// New lines of a live key log read at capture time `ts`: connections waiting for these
+    /// secrets are decrypted now.
+    pub fn keylog_feed(&mut self, bytes: &[u8], ts: Ts) -> io::Result<()> {
+        self.flows.keylog_feed(bytes, ts, &mut self.observations);
+        self.observed()
+    }
+
     /// Replaces the tracker lists (list reload).
     pub fn set_trackers(&mut self, db: Arc<TrackerDb>) {
         self.flows.set_mail_hosts(mail_hosts(&db));
@@ -156,6 +173,11 @@ impl Pipeline {
         }
         // Bursts of tracker contacts that ended before this packet are judged now.
         self.opens.tick(ts, &mut self.opened);
+        self.observed()
+    }
+
+    /// What the flows of this step observed, through contacts and correlation to the sinks.
+    fn observed(&mut self) -> io::Result<()> {
         if self.observations.is_empty() && self.opened.is_empty() {
             return Ok(());
         }
@@ -279,6 +301,7 @@ impl Pipeline {
 
     /// The end of the capture (or a shutdown): every pending burst is judged and written.
     pub fn finish(&mut self) -> io::Result<()> {
+        self.flows.finish();
         self.opens.finish(&mut self.opened);
         self.take_opens();
         let result = self.emit();
@@ -298,6 +321,10 @@ impl Pipeline {
             (q.evicted_timeout, q.evicted_capacity),
             self.contacts.addr_names.evictions(),
         );
+        if let Some(t) = self.flows.tls_stats() {
+            self.metrics.tls_keylog(&t);
+            self.summary.tls_keylog = Some(t);
+        }
     }
 
     /// Flushes the event log (periodically in live capture, and at the end).
@@ -307,6 +334,11 @@ impl Pipeline {
             Some(e) => e.flush(),
             None => Ok(()),
         }
+    }
+
+    /// Capture time of the latest packet.
+    pub fn last_ts(&self) -> Option<Ts> {
+        self.summary.last_ts
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

@@ -5,13 +5,17 @@
 //! through `Pipeline::packet` with the embedded list, so decode, flows, every extractor, tracker
 //! matching, contacts and the event writer all run. First byte odd: TCP/UDP segments are built
 //! directly (a 4-byte header per segment: flags, port choice, sequence step, length) and fed to
-//! the flow tracker, which reaches stream reassembly states that raw frames rarely do.
+//! the flow tracker, which reaches stream reassembly states that raw frames rarely do. First byte
+//! 2 mod 4: a TLS key log first (2-byte length, bit 15 = complete as in replay, else fed after
+//! the first frame as a live key log would be), then frames as above: TLS sessions, ServerHello,
+//! decryption and decrypted requests run (seed: captures/keylog/chromium-h2 with its key log).
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use pixelwatch::decode::linktype::SUPPORTED;
 use pixelwatch::decode::{L4, Segment, TcpFlags};
+use pixelwatch::extract::tls::keylog::{KeyLog, KeyLogLimits};
 use pixelwatch::flow::{FlowLimits, FlowTracker};
 use pixelwatch::model::Ts;
 use pixelwatch::pipeline::{Limits, Pipeline};
@@ -26,11 +30,22 @@ fn db() -> Arc<TrackerDb> {
 
 const PORTS: [u16; 8] = [53, 80, 443, 993, 5353, 8080, 4433, 40000];
 
-fn frames(data: &[u8]) {
+fn frames(data: &[u8], keylog: Option<(&[u8], bool)>) {
     let [l0, l1, rest @ ..] = data else { return };
     let linktype = SUPPORTED[usize::from(u16::from_le_bytes([*l0, *l1])) % SUPPORTED.len()];
     let events = EventWriter::new(Box::new(std::io::sink()), true);
     let mut pipeline = Pipeline::new(db(), Arc::new(Metrics::new(16)), Some(events), Limits::default());
+    let mut live_keylog = None;
+    if let Some((text, complete)) = keylog {
+        let mut keys = KeyLog::new(KeyLogLimits { max_entries: 64, max_age_micros: 10_000_000 });
+        if complete {
+            keys.feed(text, Ts(0));
+            keys.finish(Ts(0));
+        } else {
+            live_keylog = Some(text);
+        }
+        pipeline = pipeline.with_keylog(keys, complete);
+    }
     let mut ts = Ts(1_700_000_000_000_000);
     let mut rest = rest;
     while !rest.is_empty() {
@@ -44,8 +59,11 @@ fn frames(data: &[u8]) {
         };
         rest = tail;
         pipeline.packet(ts, linktype, frame, frame.len() as u32).unwrap();
+        if let Some(text) = live_keylog.take() {
+            pipeline.keylog_feed(text, ts).unwrap();
+        }
     }
-    pipeline.flush().unwrap();
+    pipeline.finish().unwrap();
 }
 
 fn segments(data: &[u8]) {
@@ -85,7 +103,12 @@ fn segments(data: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     match data.split_first() {
-        Some((mode, rest)) if mode & 1 == 0 => frames(rest),
+        Some((mode, [k0, k1, rest @ ..])) if mode & 3 == 2 => {
+            let len = usize::from(u16::from_le_bytes([*k0, *k1]) & 0x7fff).min(rest.len());
+            let (keylog, frames_data) = rest.split_at(len);
+            frames(frames_data, Some((keylog, k1 & 0x80 != 0)));
+        }
+        Some((mode, rest)) if mode & 1 == 0 => frames(rest, None),
         Some((_, rest)) => segments(rest),
         None => {}
     }

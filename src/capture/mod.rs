@@ -15,6 +15,7 @@
 //! Link types are libpcap's DLT values: a file written with LINKTYPE_RAW (101) is reported as
 //! DLT_RAW = 12 on Linux, by libpcap and by the pcapng fallback alike.
 
+pub mod keylog_file;
 pub mod live;
 pub mod offline;
 mod pcapng_fallback;

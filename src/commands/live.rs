@@ -2,19 +2,78 @@
 
 use std::sync::Arc;
 
+use crate::capture::keylog_file::KeyLogFile;
 use crate::capture::{self, CaptureError, LiveOptions};
 use crate::cli::{ClientLabel, LiveArgs};
 use crate::commands::{
     Background, Failure, load_trackers, load_watched, new_metrics, open_events, start_list_reloader,
 };
+use crate::extract::tls::keylog::{KeyLog, KeyLogLimits};
+use crate::model::Ts;
 use crate::pipeline::{Limits, Pipeline};
 use crate::trackers::SharedTrackers;
+
+/// `--tls-keylog` in live: the file may not exist yet (the browser creates it when it starts),
+/// but its directory must, and an existing file must be readable.
+fn open_keylog(path: &std::path::Path) -> Result<KeyLogFile, Failure> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(Failure::Usage(format!("--tls-keylog {}: no such directory {}", path.display(), dir.display())));
+    }
+    let file = KeyLogFile::open(path)
+        .map_err(|e| Failure::Usage(format!("--tls-keylog {}: cannot read: {e}", path.display())))?;
+    if file.exists() {
+        crate::commands::warn_if_readable(path);
+    } else {
+        eprintln!("pixelwatch: --tls-keylog {}: not there yet; read when it appears", path.display());
+    }
+    Ok(file)
+}
+
+/// The followed key log and the buffer its new bytes pass through (wiped after each feed).
+struct Follower {
+    file: KeyLogFile,
+    bytes: Vec<u8>,
+    warned: bool,
+}
+
+impl Follower {
+    fn new(file: KeyLogFile) -> Follower {
+        Follower { file, bytes: Vec::new(), warned: false }
+    }
+
+    /// Reads what the key log gained and hands it to the pipeline at capture time `ts`. A read
+    /// error is said once; the file is tried again at the next poll.
+    fn poll(&mut self, pipeline: &mut Pipeline, ts: Ts) {
+        use zeroize::Zeroize;
+        let existed = self.file.exists();
+        if let Err(e) = self.file.poll(&mut self.bytes) {
+            if !self.warned {
+                self.warned = true;
+                eprintln!("pixelwatch: warning: --tls-keylog: cannot read the key log: {e}");
+            }
+        } else if !existed && self.file.exists() {
+            eprintln!("pixelwatch: --tls-keylog: the key log appeared; following it");
+            crate::commands::warn_if_readable(self.file.path());
+        }
+        if !self.bytes.is_empty() {
+            let _ = pipeline.keylog_feed(&self.bytes, ts);
+            self.bytes.zeroize();
+            self.bytes.clear();
+        }
+    }
+}
 
 pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
     let watched = load_watched(&args.watch)?;
     let db = Arc::new(load_trackers(&args.lists)?);
     let metrics = new_metrics(&db, &args.lists, &args.opens);
     let events = open_events(&args.events)?;
+    // Opened before privileges are dropped; followed from the capture thread.
+    let keylog_file = match &args.keylog.tls_keylog {
+        Some(path) => Some(open_keylog(path)?),
+        None => None,
+    };
     let opts = LiveOptions {
         interface: args.interface.clone(),
         filter: args.filter.clone(),
@@ -44,6 +103,10 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
         .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
         .with_tracker_updates(shared_lists)
         .with_watched_addresses(watched);
+    let pipeline = match keylog_file {
+        Some(_) => pipeline.with_keylog(KeyLog::new(KeyLogLimits::default()), false),
+        None => pipeline,
+    };
     let pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
     let event_args = &args.events;
     let stop = running.stop_flag();
@@ -54,10 +117,16 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
         let capture_thread =
             std::thread::Builder::new().name("pixelwatch-capture".into()).spawn_scoped(scope, move || {
                 let pipeline = std::cell::RefCell::new(pipeline);
+                let follower = std::cell::RefCell::new(keylog_file.map(Follower::new));
                 let mut warned = false;
                 let result = cap.run(
                     stop,
                     &mut |p| {
+                        if let Some(f) = follower.borrow_mut().as_mut()
+                            && f.file.due(p.ts)
+                        {
+                            f.poll(&mut pipeline.borrow_mut(), p.ts);
+                        }
                         if let Err(e) = pipeline.borrow_mut().packet(p.ts, p.linktype, p.data, p.orig_len)
                             && !warned
                         {
@@ -69,6 +138,9 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
                     },
                     &mut |stats| {
                         let mut pipeline = pipeline.borrow_mut();
+                        if let (Some(f), Some(ts)) = (follower.borrow_mut().as_mut(), pipeline.last_ts()) {
+                            f.poll(&mut pipeline, ts);
+                        }
                         pipeline.metrics().capture_dropped(stats.dropped_kernel, stats.dropped_interface);
                         let _ = pipeline.flush();
                     },

@@ -228,6 +228,44 @@ pub fn load_watched(args: &WatchArgs) -> Result<Arc<AddressSet>, Failure> {
     })
 }
 
+/// Says once on standard error when the key log can be read by other users: its secrets decrypt
+/// the user's HTTPS traffic.
+pub fn warn_if_readable(path: &std::path::Path) {
+    if let Some(mode) = crate::capture::keylog_file::readable_by_others(path) {
+        eprintln!(
+            "pixelwatch: warning: --tls-keylog {}: readable by other users (mode {mode:o}); its secrets decrypt your HTTPS traffic: chmod 600 it",
+            path.display()
+        );
+    }
+}
+
+/// The key log of `--tls-keylog`, read whole (replay): secrets kept without expiry, up to
+/// [`REPLAY_KEYLOG_ENTRIES`] connections. A missing or unreadable file is a usage error naming it.
+pub fn load_keylog(path: &std::path::Path) -> Result<crate::extract::tls::keylog::KeyLog, Failure> {
+    use crate::extract::tls::keylog::{KeyLog, KeyLogLimits};
+    use zeroize::Zeroize;
+    let mut bytes = crate::capture::keylog_file::read_all(path)
+        .map_err(|e| Failure::Usage(format!("--tls-keylog {}: cannot read: {e}", path.display())))?;
+    warn_if_readable(path);
+    let mut keys = KeyLog::new(KeyLogLimits { max_entries: REPLAY_KEYLOG_ENTRIES, max_age_micros: i64::MAX });
+    keys.feed(&bytes, crate::model::Ts(0));
+    keys.finish(crate::model::Ts(0));
+    bytes.zeroize();
+    let stats = keys.stats();
+    if stats.bad_lines > 0 || stats.secrets == 0 {
+        eprintln!(
+            "pixelwatch: warning: --tls-keylog {}: {} client secrets, {} malformed lines ignored",
+            path.display(),
+            stats.secrets,
+            stats.bad_lines
+        );
+    }
+    Ok(keys)
+}
+
+/// Connections whose secrets a replayed key log keeps (~250 bytes each).
+pub const REPLAY_KEYLOG_ENTRIES: usize = 65_536;
+
 /// Opens the event log named by `--events` (`-` is standard output).
 pub fn open_events(args: &EventArgs) -> Result<Option<EventWriter>, Failure> {
     let Some(path) = &args.events else { return Ok(None) };

@@ -21,6 +21,7 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         return Err(Failure::Usage("standard input (`-`) can be replayed only once".into()));
     }
     let watched = load_watched(&args.watch)?;
+    let keys = args.keylog.tls_keylog.as_deref().map(crate::commands::load_keylog).transpose()?;
     let db = Arc::new(load_trackers(&args.lists)?);
     let metrics = new_metrics(&db, &args.lists, &args.opens);
     let events = open_events(&args.events)?;
@@ -33,6 +34,10 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
     let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
         .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
         .with_watched_addresses(watched);
+    let pipeline = match keys {
+        Some(keys) => pipeline.with_keylog(keys, true),
+        None => pipeline,
+    };
     let mut pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
     let started = Instant::now();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();

@@ -135,6 +135,12 @@ impl Contacts {
             }
             ObservationKind::TlsSni { name, ech } => self.named_flow(db, obs, name, Via::Tls, *ech, derived),
             ObservationKind::QuicSni { name, ech, .. } => self.named_flow(db, obs, name, Via::Quic, *ech, derived),
+            // Requests decrypted with the key log (`decrypted: true`) are contacts `via: "http"`
+            // too: `via` says which protocol revealed the name, and here it is an HTTP request
+            // (its Host / :authority), counted once per request exactly like plain HTTP. The
+            // TLS connection that carried them is already its own `via: "tls"` contact (SNI);
+            // `via` stays the bounded enum dashboards know, and the http_host event says
+            // "decrypted":true for who needs to tell them apart.
             ObservationKind::HttpHost { name, .. } => self.named_flow(db, obs, name, Via::Http, false, derived),
             ObservationKind::UnnamedFlow { .. } => {
                 if let Some((resolver, protocol)) = encdns::classify_unnamed(&flow) {
@@ -270,6 +276,11 @@ fn contact(
         via,
         cloaked,
         who: None,
+        // Path rules apply only where a full URL is visible: HTTP requests, plain or decrypted.
+        pixel: match &obs.kind {
+            ObservationKind::HttpHost { path, .. } if entry.paths.is_some() => entry.pixel(path),
+            _ => None,
+        },
     })
 }
 

@@ -6,6 +6,7 @@ pub mod names;
 pub mod quic;
 pub mod table;
 pub mod tcp;
+pub mod tls_session;
 
 use std::net::IpAddr;
 
@@ -14,7 +15,8 @@ use crate::extract::{Outcome, dns};
 use crate::model::{FlowTuple, Observation, ObservationKind, Transport, Ts, UnnamedReason};
 use budget::BufferBudget;
 use table::BoundedMap;
-use tcp::{App, Emit, Stream};
+use tcp::{App, Emit, Stream, TlsContext};
+use tls_session::{TlsDecrypt, TlsStats};
 
 /// UDP/TCP ports read as DNS: DNS, mDNS (RFC 6762), LLMNR (RFC 4795).
 pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
@@ -86,11 +88,18 @@ impl table::Idle for Seen {
 
 /// One direction of a TCP connection, as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct StreamKey {
-    src: IpAddr,
-    dst: IpAddr,
-    sport: u16,
-    dport: u16,
+pub struct StreamKey {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+impl StreamKey {
+    /// The other direction of the same connection.
+    pub fn reversed(&self) -> StreamKey {
+        StreamKey { src: self.dst, dst: self.src, sport: self.dport, dport: self.sport }
+    }
 }
 
 /// See the module documentation.
@@ -103,6 +112,8 @@ pub struct FlowTracker {
     kinds: Vec<ObservationKind>,
     dns_malformed: u64,
     mail_host: Option<MailHostPredicate>,
+    /// With a key log (`--tls-keylog`): TLS connections are followed after their ClientHello.
+    tls: Option<TlsDecrypt>,
 }
 
 impl FlowTracker {
@@ -115,6 +126,46 @@ impl FlowTracker {
             kinds: Vec::new(),
             dns_malformed: 0,
             mail_host: None,
+            tls: None,
+        }
+    }
+
+    /// Decrypts the client side of TLS connections whose secrets `tls` holds (`--tls-keylog`).
+    pub fn set_tls_decrypt(&mut self, tls: TlsDecrypt) {
+        self.tls = Some(tls);
+    }
+
+    /// Counters of the key-log decryption; None without a key log.
+    pub fn tls_stats(&self) -> Option<TlsStats> {
+        self.tls.as_ref().map(TlsDecrypt::stats)
+    }
+
+    /// New bytes of a live key log, read at capture time `ts`: connections that were waiting for
+    /// these secrets are decrypted now; their requests are appended to `out`.
+    pub fn keylog_feed(&mut self, bytes: &[u8], ts: Ts, out: &mut Vec<Observation>) {
+        let Some(tls) = &mut self.tls else { return };
+        tls.keys.feed(bytes, ts);
+        for key in tls.take_waiting() {
+            let Some(stream) = self.streams.peek_mut(&key) else { continue };
+            let Some(session) = stream.session.as_mut().filter(|s| s.awaits_secrets()) else { continue };
+            session.retry(tls, ts);
+            if session.is_done() {
+                stream.app = App::Done;
+                if let Some(session) = stream.session.take() {
+                    tls.end(session);
+                }
+            }
+        }
+        out.append(&mut tls.out);
+    }
+
+    /// The end of the input: every TLS session still open gets its result counted.
+    pub fn finish(&mut self) {
+        let Some(tls) = &mut self.tls else { return };
+        for stream in self.streams.values_mut() {
+            if let Some(session) = stream.session.take() {
+                tls.end(session);
+            }
         }
     }
 
@@ -125,8 +176,11 @@ impl FlowTracker {
 
     /// Reads one decoded packet captured at `ts`; appends what it revealed to `out`.
     pub fn handle(&mut self, ts: Ts, seg: &Segment<'_>, out: &mut Vec<Observation>) {
-        let budget = &mut self.budget;
-        self.streams.expire(ts, |_, stream| budget.released(stream.buffered()));
+        let (budget, tls) = (&mut self.budget, &mut self.tls);
+        self.streams.expire(ts, |_, mut stream| {
+            budget.released(stream.buffered());
+            end_session(tls, &mut stream);
+        });
         self.quic.expire(ts);
         self.unnamed_udp.expire(ts, |_, _| {});
         match seg.l4 {
@@ -172,18 +226,29 @@ impl FlowTracker {
             }
             L4::Tcp { sport, dport, seq, flags, payload, .. } => {
                 let key = StreamKey { src: seg.src, dst: seg.dst, sport, dport };
-                self.tcp(ts, key, seq, flags, payload);
+                let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
+                self.tcp(ts, key, seq, flags, payload, (src_mac, dst_mac));
                 if self.budget.over() || self.budget.needs_compaction(self.streams.len()) {
                     self.enforce_budget();
                 }
                 let flow = FlowTuple { transport: Transport::Tcp, src: seg.src, dst: seg.dst, sport, dport };
-                let (src_mac, dst_mac) = (seg.src_mac, seg.dst_mac);
                 out.extend(self.kinds.drain(..).map(|kind| Observation { ts, flow, src_mac, dst_mac, kind }));
+                if let Some(tls) = &mut self.tls {
+                    out.append(&mut tls.out);
+                }
             }
         }
     }
 
-    fn tcp(&mut self, ts: Ts, key: StreamKey, seq: u32, flags: crate::decode::TcpFlags, payload: &[u8]) {
+    fn tcp(
+        &mut self,
+        ts: Ts,
+        key: StreamKey,
+        seq: u32,
+        flags: crate::decode::TcpFlags,
+        payload: &[u8],
+        macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+    ) {
         let dns = is_dns_port(key.sport) || is_dns_port(key.dport);
         let mail_port = MAIL_PORTS.contains(&key.dport);
         if flags.syn() {
@@ -193,26 +258,56 @@ impl FlowTracker {
                 let mut stream = Stream::new(seq.wrapping_add(1), app);
                 stream.watch = mail_port;
                 self.remove(&key);
-                self.insert(key, stream, ts);
+                self.insert_stream(key, stream, ts);
             }
             return;
         }
         if flags.rst() {
-            self.remove(&key);
-            let reverse = StreamKey { src: key.dst, dst: key.src, sport: key.dport, dport: key.sport };
-            self.remove(&reverse);
+            self.close(&key);
+            self.close(&key.reversed());
             return;
         }
+        self.make_room_for_session();
         let before = self.kinds.len();
-        let mut emit = Emit { out: &mut self.kinds };
+        let decrypting = self.tls.is_some();
+        let tls = self.tls.as_mut().map(|state| TlsContext { state, key, ts, macs });
+        let mut emit = Emit { out: &mut self.kinds, tls, server_hello: None };
         match self.streams.get_mut(&key, ts) {
             Some(stream) => {
                 let held = stream.buffered();
                 stream.segment(seq, payload, &mut emit);
                 self.budget.changed(&key, held, stream.buffered());
+                let server_hello = emit.server_hello.take();
                 mail_activity(stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
+                if stream.session.is_some() && stream.app != App::Decrypt {
+                    end_session(&mut self.tls, stream);
+                }
+                if let Some(hello) = server_hello {
+                    self.remove(&key);
+                    self.server_hello(key.reversed(), hello, ts);
+                    return;
+                }
             }
             None if !payload.is_empty() => {
+                // With a key log: the server's first bytes of a connection being decrypted.
+                if decrypting
+                    && self
+                        .streams
+                        .peek(&key.reversed())
+                        .is_some_and(|s| s.session.as_ref().is_some_and(|x| x.awaits_server_hello()))
+                {
+                    let mut stream = Stream::new(seq, App::ServerHello);
+                    stream.segment(seq, payload, &mut emit);
+                    match emit.server_hello.take() {
+                        Some(hello) => self.server_hello(key.reversed(), hello, ts),
+                        None if !flags.fin() && stream.app == App::ServerHello => {
+                            self.budget.changed(&key, 0, stream.buffered());
+                            self.insert_stream(key, stream, ts);
+                        }
+                        None => {}
+                    }
+                    return;
+                }
                 // Picked up mid-stream (no SYN seen): only where the first bytes say what follows,
                 // or on a mail port (a long-lived IMAP connection opened before the capture).
                 let app = if dns {
@@ -232,29 +327,55 @@ impl FlowTracker {
                 stream.watch = mail_port;
                 stream.segment(seq, payload, &mut emit);
                 mail_activity(&mut stream, ts, payload, before, &mut self.kinds, self.mail_host.as_ref());
-                if !flags.fin() {
+                if stream.session.is_some() && stream.app != App::Decrypt {
+                    end_session(&mut self.tls, &mut stream);
+                }
+                if !flags.fin() || stream.session.as_ref().is_some_and(|s| s.awaits_secrets()) {
                     self.budget.changed(&key, 0, stream.buffered());
-                    self.insert(key, stream, ts);
+                    self.insert_stream(key, stream, ts);
+                } else {
+                    end_session(&mut self.tls, &mut stream);
                 }
                 return;
             }
             None => return,
         }
         if flags.fin() {
-            self.remove(&key);
+            self.close(&key);
         }
     }
 
-    /// Adds a stream whose buffers are already counted; accounts for the one it evicts.
-    fn insert(&mut self, key: StreamKey, stream: Stream, ts: Ts) {
-        if let Some((_, evicted)) = self.streams.insert(key, stream, ts) {
+    /// With every TLS session slot taken, the sessions that waited longest for their secrets are
+    /// given up (counted `no_secrets`) so that new connections can be followed.
+    fn make_room_for_session(&mut self) {
+        let Some(tls) = &mut self.tls else { return };
+        while let Some(key) = tls.oldest_waiting_when_full() {
+            let Some(stream) = self.streams.peek_mut(&key) else { continue };
+            let Some(session) = stream.session.as_mut() else { continue };
+            session.give_up_waiting(tls);
+            if session.is_done() {
+                stream.app = App::Done;
+                if let Some(session) = stream.session.take() {
+                    tls.end(session);
+                }
+            }
+        }
+    }
+
+    /// Inserts a stream whose buffers are already counted; a stream evicted to make room gives
+    /// its buffers back and ends its TLS session.
+    fn insert_stream(&mut self, key: StreamKey, stream: Stream, ts: Ts) {
+        if let Some((_, mut evicted)) = self.streams.insert(key, stream, ts) {
             self.budget.released(evicted.buffered());
+            end_session(&mut self.tls, &mut evicted);
         }
     }
 
+    /// Removes a stream now: its buffers go back to the budget, its TLS session ends.
     fn remove(&mut self, key: &StreamKey) {
-        if let Some(stream) = self.streams.remove(key) {
+        if let Some(mut stream) = self.streams.remove(key) {
             self.budget.released(stream.buffered());
+            end_session(&mut self.tls, &mut stream);
         }
     }
 
@@ -272,6 +393,29 @@ impl FlowTracker {
         if self.budget.needs_compaction(self.streams.len()) {
             let streams = &self.streams;
             self.budget.compact(|k| streams.peek(k).is_some_and(|s| s.buffered() > 0));
+        }
+    }
+
+    /// A direction ended (FIN or RST). A TLS session still waiting for its secrets (a live key
+    /// log lags the traffic) stays until they come or [`tls_session::SECRETS_WAIT`] passes.
+    fn close(&mut self, key: &StreamKey) {
+        if self.tls.is_some()
+            && self.streams.peek(key).is_some_and(|s| s.session.as_ref().is_some_and(|x| x.awaits_secrets()))
+        {
+            return;
+        }
+        self.remove(key);
+    }
+
+    /// Gives the ServerHello (or the news that there is none) to the client direction's session.
+    fn server_hello(&mut self, client: StreamKey, hello: Option<crate::extract::tls::session::ServerHello>, ts: Ts) {
+        let Some(tls) = &mut self.tls else { return };
+        let Some(stream) = self.streams.get_mut(&client, ts) else { return };
+        let Some(session) = stream.session.as_mut() else { return };
+        session.server_hello(hello, tls, ts);
+        if session.is_done() {
+            stream.app = App::Done;
+            end_session(&mut self.tls, stream);
         }
     }
 
@@ -298,6 +442,13 @@ impl FlowTracker {
             buffered_bytes: self.budget.used(),
             dns_malformed: self.dns_malformed,
         }
+    }
+}
+
+/// Counts the result of `stream`'s TLS session, if it has one, and drops it.
+fn end_session(tls: &mut Option<TlsDecrypt>, stream: &mut Stream) {
+    if let (Some(tls), Some(session)) = (tls.as_mut(), stream.session.take()) {
+        tls.end(session);
     }
 }
 

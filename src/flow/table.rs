@@ -184,6 +184,15 @@ impl<K: Hash + Eq + Clone, V: Idle> BoundedMap<K, V> {
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.map.iter().map(|(k, s)| (k, &s.value))
     }
+
+    /// The entry for `key`, without marking it as seen.
+    pub fn peek_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key).map(|s| &mut s.value)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.map.values_mut().map(|s| &mut s.value)
+    }
 }
 
 #[cfg(test)]

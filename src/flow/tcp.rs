@@ -6,6 +6,9 @@
 //! and costs one table lookup per packet. HTTP and DNS streams are followed for their lifetime,
 //! but body bytes are skipped without being copied. Everything buffered is bounded.
 
+use super::StreamKey;
+use super::tls_session::{SERVER_HELLO_CAP, TlsDecrypt, TlsSession};
+use crate::extract::tls::session::{ServerHello, parse_server_hello_stream};
 use crate::extract::{Outcome, dns, http, tls};
 use crate::model::{ObservationKind, Ts, UnnamedReason};
 
@@ -41,6 +44,10 @@ pub enum App {
     Tls,
     Http(HttpState),
     Dns,
+    /// With a key log: the client's bytes after its ClientHello go to [`Stream::session`].
+    Decrypt,
+    /// With a key log: the server's first bytes, searched for the ServerHello.
+    ServerHello,
     /// Nothing more to read in this direction.
     Done,
 }
@@ -57,6 +64,25 @@ pub struct HttpState {
 /// Where observations go, with the context of the packet being processed.
 pub struct Emit<'o> {
     pub out: &'o mut Vec<ObservationKind>,
+    /// With a key log: the decryption state and this packet's context (None: nothing is followed
+    /// after a ClientHello).
+    pub tls: Option<TlsContext<'o>>,
+    /// A server stream read its ServerHello (`Some(None)`: its first bytes are not one).
+    pub server_hello: Option<Option<ServerHello>>,
+}
+
+/// The packet context a TLS session starts with.
+pub struct TlsContext<'o> {
+    pub state: &'o mut TlsDecrypt,
+    pub key: StreamKey,
+    pub ts: Ts,
+    pub macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+}
+
+impl<'o> Emit<'o> {
+    pub fn new(out: &'o mut Vec<ObservationKind>) -> Emit<'o> {
+        Emit { out, tls: None, server_hello: None }
+    }
 }
 
 /// One direction of a TCP connection.
@@ -78,6 +104,8 @@ pub struct Stream {
     pub watch: bool,
     /// When mail activity was last reported for this stream.
     pub last_activity: Option<Ts>,
+    /// With a key log: the decryption of this (client) direction after its ClientHello.
+    pub session: Option<Box<TlsSession>>,
 }
 
 impl Stream {
@@ -95,12 +123,15 @@ impl Stream {
             syn_only: true,
             watch: false,
             last_activity: None,
+            session: None,
         }
     }
 
     /// Heap bytes held by this stream.
     pub fn buffered(&self) -> usize {
-        self.buf.capacity() + self.ooo.iter().map(|(_, v)| v.capacity()).sum::<usize>()
+        self.buf.capacity()
+            + self.ooo.iter().map(|(_, v)| v.capacity()).sum::<usize>()
+            + self.session.as_ref().map_or(0, |s| s.buffered())
     }
 
     /// A segment carrying `payload` at sequence number `seq`.
@@ -171,7 +202,7 @@ impl Stream {
         self.app = match self.app {
             App::Http(_) => App::Http(HttpState { resync: true, ..HttpState::default() }),
             App::Probe | App::Scan => App::Scan,
-            App::Tls | App::Dns | App::Done => App::Done,
+            App::Tls | App::Dns | App::Decrypt | App::ServerHello | App::Done => App::Done,
         };
         let next = self.next_seq;
         let mut held = std::mem::take(&mut self.ooo);
@@ -223,7 +254,8 @@ impl Stream {
             App::Tls => TLS_BUFFER_CAP,
             App::Dns => DNS_BUFFER_CAP,
             App::Http(_) | App::Probe | App::Scan => HTTP_HEAD_CAP,
-            App::Done => 0,
+            App::ServerHello => SERVER_HELLO_CAP,
+            App::Decrypt | App::Done => 0,
         };
         if self.buf.len() + data.len() > cap {
             self.buf = Vec::new();
@@ -292,11 +324,22 @@ impl Stream {
                 App::Tls => {
                     return match tls::parse_client_hello_stream(rest) {
                         Outcome::Found(hello) => {
-                            emit.out.push(match hello.sni {
-                                Some(name) => ObservationKind::TlsSni { name, ech: hello.ech },
+                            let Some(ctx) = emit.tls.as_mut() else {
+                                emit.out.push(match hello.sni {
+                                    Some(name) => ObservationKind::TlsSni { name, ech: hello.ech },
+                                    None => ObservationKind::UnnamedFlow { reason: UnnamedReason::NoSni },
+                                });
+                                self.app = App::Done;
+                                return input.len();
+                            };
+                            // With a key log the connection is followed on (its ClientHello bytes
+                            // included: the decryptor steps over plaintext handshake records).
+                            emit.out.push(match &hello.sni {
+                                Some(name) => ObservationKind::TlsSni { name: name.clone(), ech: hello.ech },
                                 None => ObservationKind::UnnamedFlow { reason: UnnamedReason::NoSni },
                             });
-                            self.app = App::Done;
+                            self.session = ctx.state.start(hello, rest, ctx.key, ctx.ts, ctx.macs);
+                            self.app = if self.session.is_some() { App::Decrypt } else { App::Done };
                             input.len()
                         }
                         Outcome::Incomplete { .. } => used,
@@ -382,6 +425,33 @@ impl Stream {
                         }
                     }
                 }
+                App::Decrypt => {
+                    match (self.session.as_mut(), emit.tls.as_mut()) {
+                        (Some(session), Some(ctx)) => {
+                            session.client_bytes(rest, ctx.state, ctx.ts);
+                            if session.is_done() {
+                                self.app = App::Done;
+                            }
+                        }
+                        _ => self.app = App::Done,
+                    }
+                    return input.len();
+                }
+                App::ServerHello => {
+                    return match parse_server_hello_stream(rest) {
+                        Outcome::Found(hello) => {
+                            emit.server_hello = Some(Some(hello));
+                            self.app = App::Done;
+                            input.len()
+                        }
+                        Outcome::Incomplete { .. } if rest.len() < SERVER_HELLO_CAP => used,
+                        _ => {
+                            emit.server_hello = Some(None);
+                            self.app = App::Done;
+                            input.len()
+                        }
+                    };
+                }
                 App::Dns => {
                     let (messages, consumed) = dns::split_tcp_messages(rest);
                     for message in messages {
@@ -399,7 +469,9 @@ impl Stream {
 
 impl crate::flow::table::Idle for Stream {
     fn idle_timeout(&self) -> i64 {
-        if self.watch {
+        if self.session.as_ref().is_some_and(|s| s.awaits_secrets()) {
+            super::tls_session::SECRETS_WAIT
+        } else if self.watch {
             WATCH_TIMEOUT
         } else if self.syn_only {
             SYN_TIMEOUT

@@ -202,7 +202,11 @@ pub fn format_contact(s: &mut String, c: &Contact) {
     field_str(s, "company", &c.company);
     field_str(s, "category", c.category.as_str());
     field_str(s, "via", c.via.as_str());
-    let _ = write!(s, ",\"cloaked\":{}}}", c.cloaked);
+    let _ = write!(s, ",\"cloaked\":{}", c.cloaked);
+    if let Some(pixel) = c.pixel {
+        field_str(s, "pixel", pixel.as_str());
+    }
+    s.push('}');
 }
 
 pub fn format_proxied_fetch(s: &mut String, f: &crate::correlate::opens::ProxiedFetch) {

@@ -45,6 +45,8 @@ pub struct Metrics {
     address_leaks: IntCounterVec,
     /// `result="ok"`, `result="error"`.
     list_reloads: [IntCounter; 2],
+    /// `pixelwatch_tls_decrypted_flows_total{result}`, registered with `--tls-keylog` only.
+    tls_decrypted_flows: std::sync::OnceLock<[IntCounter; 4]>,
     cache: Mutex<ContactHandles>,
     /// `--per-client`: the cap on `client` label values and those given so far.
     per_client: Option<Mutex<ClientLabels>>,
@@ -276,6 +278,7 @@ impl Metrics {
             address_leaks,
             list_reloads,
             per_client: per_client.map(|max| Mutex::new(ClientLabels { max, given: Default::default() })),
+            tls_decrypted_flows: std::sync::OnceLock::new(),
             cache: Mutex::new(ContactHandles {
                 cap: tracker_label_cap.max(1),
                 seen: HashMap::default(),
@@ -429,6 +432,31 @@ impl Metrics {
             let [t, c] = counters;
             Self::catch_up(t, timeout);
             Self::catch_up(c, capacity);
+        }
+    }
+
+    /// Registers `pixelwatch_tls_decrypted_flows_total{result}` (with `--tls-keylog`; without it the
+    /// family does not appear).
+    pub fn enable_tls_keylog(&self) {
+        use crate::flow::tls_session::TlsResult;
+        self.tls_decrypted_flows.get_or_init(|| {
+            let family = counter_vec(
+                &self.registry,
+                "pixelwatch_tls_decrypted_flows_total",
+                "TLS connections followed with the --tls-keylog key log, by result: decrypted (client records opened), \
+no_secrets (no usable key-log lines for the ClientHello random), unsupported_suite, failed (no ServerHello, records that do not open, session cap).",
+                &["result"],
+            );
+            TlsResult::ALL.map(|r| family.with_label_values(&[r.as_str()]))
+        });
+    }
+
+    /// Copies the cumulative key-log decryption counters.
+    pub fn tls_keylog(&self, stats: &crate::flow::tls_session::TlsStats) {
+        if let Some(counters) = self.tls_decrypted_flows.get() {
+            for (c, total) in counters.iter().zip(stats.flows) {
+                Self::catch_up(c, total);
+            }
         }
     }
 

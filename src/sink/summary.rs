@@ -59,6 +59,8 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     /// Files that stopped early, with the reason.
     pub errors: Vec<String>,
+    /// With `--tls-keylog`: connections by decryption result and decrypted requests.
+    pub tls_keylog: Option<crate::flow::tls_session::TlsStats>,
 }
 
 fn via_index(via: Via) -> usize {
@@ -142,7 +144,7 @@ impl Summary {
                        "via": via, "cloaked": row.cloaked, "total": row.via.iter().sum::<u64>()})
             })
             .collect();
-        json!({
+        let mut summary = json!({
             "files": self.files,
             "packets": self.packets,
             "bytes": self.bytes,
@@ -167,7 +169,21 @@ impl Summary {
                 .collect::<Vec<_>>(),
             "errors": self.errors,
             "elapsed_seconds": (self.elapsed_seconds * 1e6).round() / 1e6,
-        })
+        });
+        if let (Some(t), Value::Object(members)) = (&self.tls_keylog, &mut summary) {
+            use crate::flow::tls_session::TlsResult;
+            members.insert(
+                "tls_keylog".to_owned(),
+                json!({
+                    "flows_decrypted": t.flows(TlsResult::Decrypted),
+                    "flows_without_secrets": t.flows(TlsResult::NoSecrets),
+                    "flows_unsupported_suite": t.flows(TlsResult::UnsupportedSuite),
+                    "flows_failed": t.flows(TlsResult::Failed),
+                    "requests": t.requests,
+                }),
+            );
+        }
+        summary
     }
 
     pub fn to_text(&self) -> String {
@@ -311,6 +327,18 @@ impl Summary {
                 s,
                 "encrypted DNS (lookups after these are invisible; SNI and addresses still attribute flows): {}",
                 parts.join(", ")
+            );
+        }
+        if let Some(t) = &self.tls_keylog {
+            use crate::flow::tls_session::TlsResult;
+            let _ = writeln!(
+                s,
+                "TLS key log: {} connections decrypted ({} requests), {} without secrets, {} unsupported suite, {} failed",
+                thousands(t.flows(TlsResult::Decrypted)),
+                thousands(t.requests),
+                thousands(t.flows(TlsResult::NoSecrets)),
+                thousands(t.flows(TlsResult::UnsupportedSuite)),
+                thousands(t.flows(TlsResult::Failed)),
             );
         }
         if !self.decode_errors.is_empty() {

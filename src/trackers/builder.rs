@@ -197,6 +197,8 @@ impl Builder {
                     Found::Malformed(reason) => self.skip(list, line_no, reason),
                     Found::Ignored(kind) => self.info_mut(list).ignored.count(kind),
                     Found::Entry { name: suffix, row } => {
+                        // Checked by the TSV parser: a bad column is a malformed line.
+                        let paths = row.and_then(|r| super::paths::parse_rules(r.paths).ok().flatten());
                         let (company, category, source) = match row {
                             Some(row) => {
                                 let company =
@@ -210,7 +212,8 @@ impl Builder {
                             }
                             None => (list_company.clone(), list_category, Arc::from(format!("{list_name}:{line_no}"))),
                         };
-                        let entry = Entry { suffix: Arc::from(suffix.as_str()), company, category, source, list };
+                        let entry =
+                            Entry { suffix: Arc::from(suffix.as_str()), company, category, source, list, paths };
                         self.insert(entry, line_no, format == Format::Tsv);
                     }
                 }
@@ -255,7 +258,8 @@ impl Builder {
                 Ok(name) => {
                     let company = if item.entity.is_empty() { default_company.clone() } else { item.entity };
                     let source = Arc::from(format!("{list_name}:{}", item.line));
-                    let entry = Entry { suffix: Arc::from(name.as_str()), company, category, source, list };
+                    let entry =
+                        Entry { suffix: Arc::from(name.as_str()), company, category, source, list, paths: None };
                     self.insert(entry, item.line, false);
                 }
                 Err(e) => problems.push((item.line, format!("domain {:?} ({}): {e}", item.domain, item.entity))),

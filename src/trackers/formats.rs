@@ -111,6 +111,8 @@ pub(crate) struct TsvRow<'a> {
     pub company: &'a str,
     pub category: Category,
     pub source: &'a str,
+    /// The optional fifth column: pixel path rules (see [`super::paths`]).
+    pub paths: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,12 +224,16 @@ fn tsv_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
         return;
     }
     let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-    let [suffix, company, category, source] = cols.as_slice() else {
-        emit(Found::Malformed(format!(
-            "expected 4 tab-separated columns (suffix, company, category, source), found {}",
-            cols.len()
-        )));
-        return;
+    let (suffix, company, category, source, paths) = match cols.as_slice() {
+        [suffix, company, category, source] => (suffix, company, category, source, ""),
+        [suffix, company, category, source, paths] => (suffix, company, category, source, *paths),
+        _ => {
+            emit(Found::Malformed(format!(
+                "expected 4 or 5 tab-separated columns (suffix, company, category, source[, pixel paths]), found {}",
+                cols.len()
+            )));
+            return;
+        }
     };
     if category.eq_ignore_ascii_case("category") {
         emit(Found::Ignored(IgnoreKind::Header));
@@ -246,8 +252,12 @@ fn tsv_line<'a>(line: &'a str, emit: &mut dyn FnMut(Found<'a>)) {
         emit(Found::Malformed("empty source".to_string()));
         return;
     }
+    if let Err(e) = super::paths::parse_rules(paths) {
+        emit(Found::Malformed(e));
+        return;
+    }
     match canonical_name(suffix) {
-        Ok(name) => emit(Found::Entry { name, row: Some(TsvRow { company, category, source }) }),
+        Ok(name) => emit(Found::Entry { name, row: Some(TsvRow { company, category, source, paths }) }),
         Err(e) => emit(Found::Malformed(format!("suffix {suffix:?}: {e}"))),
     }
 }

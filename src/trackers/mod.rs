@@ -17,6 +17,7 @@ mod disconnect;
 mod formats;
 mod index;
 mod name;
+pub mod paths;
 mod reload;
 mod shared;
 
@@ -61,6 +62,16 @@ pub struct Entry {
     pub source: Arc<str>,
     /// Index of the list it came from in [`TrackerDb::lists`].
     pub list: usize,
+    /// Pixel path rules (TSV fifth column): used only when a request's path is visible.
+    pub paths: Option<Arc<[paths::PathRule]>>,
+}
+
+impl Entry {
+    /// An open pixel or a click redirect, by the path rules of this entry (None without rules or
+    /// when no rule matches). Evaluated only for HTTP requests (plain or decrypted).
+    pub fn pixel(&self, target: &str) -> Option<paths::Pixel> {
+        self.paths.as_deref().and_then(|rules| paths::classify(rules, target))
+    }
 }
 
 /// A line of a list file that was not loaded, and why.

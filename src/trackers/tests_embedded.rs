@@ -21,8 +21,13 @@ fn every_row_is_well_formed_and_cited() {
     let rows = rows();
     assert!(rows.len() >= 300, "only {} rows", rows.len());
     for (line, cols) in &rows {
-        assert_eq!(cols.len(), 4, "line {line}: {cols:?}");
-        let [suffix, company, category, source] = cols.as_slice() else { unreachable!() };
+        assert!(cols.len() == 4 || cols.len() == 5, "line {line}: {cols:?}");
+        let (suffix, company, category, source) = (&cols[0], &cols[1], &cols[2], &cols[3]);
+        if let Some(paths) = cols.get(4) {
+            // A pixel path column parses, and the source says where its paths come from.
+            assert!(crate::trackers::paths::parse_rules(paths).unwrap().is_some(), "line {line}: {paths:?}");
+            assert!(source.contains("paths: "), "line {line}: cite the paths in the source column");
+        }
         assert_eq!(canonical_name(suffix).as_deref(), Ok(*suffix), "line {line}: suffix not canonical");
         assert!(!company.trim().is_empty() && company.trim() == *company, "line {line}: company {company:?}");
         assert!(Category::parse(category).is_some(), "line {line}: category {category:?}");
@@ -209,5 +214,29 @@ fn research_and_bench_hosts_map_as_expected() {
     }
     for name in ["mixmax.com", "app.mixmax.com", "streak.com", "superhuman.com", "mailchimp.com", "sendgrid.com"] {
         assert_eq!(db.lookup(name), None, "{name}: vendor site, not a tracker host");
+    }
+}
+
+#[test]
+fn esp_pixel_paths_tell_opens_from_clicks() {
+    use crate::trackers::paths::Pixel;
+    let db = TrackerDb::embedded();
+    let cases = [
+        ("u1234.ct.sendgrid.net", "/wf/open?upn=abc", Some(Pixel::Open)),
+        ("u1234.ct.sendgrid.net", "/wf/click?upn=abc", Some(Pixel::Click)),
+        ("u1234.ct.sendgrid.net", "/ss/o/abc/1", Some(Pixel::Open)),
+        ("u1234.ct.sendgrid.net", "/favicon.ico", None),
+        ("brand.us5.list-manage.com", "/track/open.php?u=1&id=2", Some(Pixel::Open)),
+        ("brand.us5.list-manage.com", "/track/click?u=1", Some(Pixel::Click)),
+        ("mandrillapp.com", "/track/open.php?u=1", Some(Pixel::Open)),
+        ("x1ab2.mjt.lu", "/oo/BAAAAA/aBcD1234/e.gif", Some(Pixel::Open)),
+        ("s0hu.mj.am", "/oo/BAAAAA/e.gif", Some(Pixel::Open)),
+        ("e.customeriomail.com", "/e/o/eyJ0", Some(Pixel::Open)),
+        // No rules: the host alone says nothing about the path.
+        ("bouyguestelecom.solution.weborama.fr", "/px/open.gif", None),
+    ];
+    for (host, path, want) in cases {
+        let e = db.lookup(host).unwrap_or_else(|| panic!("{host}"));
+        assert_eq!(e.pixel(path), want, "{host}{path}");
     }
 }

@@ -304,3 +304,23 @@ fn skipped_lines_are_capped_but_counted() {
     assert_eq!(info.skipped.len(), Builder::MAX_SKIPPED_KEPT);
     assert_eq!(info.skipped_total, Builder::MAX_SKIPPED_KEPT + 10);
 }
+
+#[test]
+fn tsv_pixel_path_column_is_optional() {
+    use crate::trackers::paths::Pixel;
+    let tsv = "suffix\tcompany\tcategory\tsource\tpixel paths\n\
+pixels.example.fr\tExample ESP\temail\tour notes\topen:/p/o/,click:/p/c/\n\
+old.example.fr\tExample ESP\temail\tour notes\n\
+bad.example.fr\tExample ESP\temail\tour notes\tview:/x\n";
+    let db = load(None, "paths.tsv", tsv);
+    let info = &db.lists()[0];
+    assert_eq!((info.format, info.entries), ("tsv", 2));
+    assert_eq!(info.skipped.len(), 1);
+    assert_eq!(info.skipped[0].line, 4);
+    assert!(info.skipped[0].reason.contains("unknown kind"), "{:?}", info.skipped);
+    let e = db.lookup("x.pixels.example.fr").unwrap();
+    assert_eq!(e.pixel("/p/o/123.gif"), Some(Pixel::Open));
+    assert_eq!(e.pixel("/p/c/123"), Some(Pixel::Click));
+    assert_eq!(e.pixel("/other"), None);
+    assert_eq!(db.lookup("old.example.fr").unwrap().paths, None);
+}

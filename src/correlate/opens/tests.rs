@@ -29,6 +29,7 @@ fn contact(ms: i64, tracker: &str, company: &str, category: Category) -> Contact
         via: Via::Tls,
         cloaked: false,
         who: None,
+        pixel: None,
     }
 }
 
