@@ -280,19 +280,24 @@ impl Pipeline {
                 }
                 Derived::MailContext { .. } => continue,
             }
+            // One formatting serves the event log and the evidence folders.
+            if self.events.is_none() && self.evidence.is_none() {
+                continue;
+            }
+            self.line.clear();
+            if !crate::sink::events::format_derived(&mut self.line, d) {
+                continue;
+            }
             if let Some(events) = &mut self.events {
-                events.derived(d)?;
+                events.derived_line(&self.line)?;
             }
             if let Some(ev) = &mut self.evidence {
-                self.line.clear();
-                if crate::sink::events::format_derived(&mut self.line, d) {
-                    match d {
-                        Derived::EmailOpen(o) => ev.open(o, &self.line),
-                        Derived::Contact(c) => ev.line(c.ts, &c.flow, &self.line),
-                        Derived::ProxiedFetch(f) => ev.line(f.ts, &f.flow, &self.line),
-                        Derived::AddressLeak(l) => ev.line(l.ts, &l.flow, &self.line),
-                        _ => {}
-                    }
+                match d {
+                    Derived::EmailOpen(o) => ev.open(o, &self.line),
+                    Derived::Contact(c) => ev.line(c.ts, &c.flow, &self.line),
+                    Derived::ProxiedFetch(f) => ev.line(f.ts, &f.flow, &self.line),
+                    Derived::AddressLeak(l) => ev.line(l.ts, &l.flow, &self.line),
+                    Derived::EncryptedDns(_) | Derived::MailContext { .. } => {}
                 }
             }
         }

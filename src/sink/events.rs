@@ -34,12 +34,11 @@ impl EventWriter {
         self.emit()
     }
 
-    /// A derived event (tracker contact, encrypted-DNS flow…): always logged.
-    pub fn derived(&mut self, d: &Derived) -> io::Result<()> {
+    /// A derived event (tracker contact, encrypted-DNS flow…) already formatted by
+    /// [`format_derived`]: always logged.
+    pub fn derived_line(&mut self, line: &str) -> io::Result<()> {
         self.line.clear();
-        if !format_derived(&mut self.line, d) {
-            return Ok(());
-        }
+        self.line.push_str(line);
         self.emit()
     }
 
