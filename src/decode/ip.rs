@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use etherparse::{IpAuthHeaderSlice, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice};
 
 use super::defrag::{FragKey, Insert};
-use super::{Cx, Decoded, L4, Layer, MAX_IP_DEPTH, Next, Segment, TcpFlags, be16, be32, error, skipped, tunnel};
+use super::{Cx, L4, Layer, MAX_IP_DEPTH, Next, TcpFlags, be16, be32, error, skipped, tunnel};
 
 /// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
 mod proto {
@@ -180,14 +180,7 @@ fn tcp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, seg: &'a [u8]) -> Next
         return cx.short(Layer::Tcp);
     };
     let l4 = L4::Tcp { sport, dport, seq, ack, flags: TcpFlags(flags), payload };
-    Next::Done(Decoded::Segment(Segment {
-        src_mac: cx.src_mac,
-        dst_mac: cx.dst_mac,
-        src,
-        dst,
-        l4,
-        truncated: cx.truncated,
-    }))
+    cx.segment(src, dst, l4)
 }
 
 /// UDP header (RFC 768): Source Port, Destination Port, Length (header included), Checksum.
@@ -215,12 +208,5 @@ fn udp<'a>(cx: &mut Cx<'a, '_>, src: IpAddr, dst: IpAddr, dgram: &'a [u8]) -> Ne
         return next;
     }
     let l4 = L4::Udp { sport, dport, payload };
-    Next::Done(Decoded::Segment(Segment {
-        src_mac: cx.src_mac,
-        dst_mac: cx.dst_mac,
-        src,
-        dst,
-        l4,
-        truncated: cx.truncated,
-    }))
+    cx.segment(src, dst, l4)
 }

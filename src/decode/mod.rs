@@ -258,6 +258,18 @@ impl<'a> Cx<'a, '_> {
     fn short(&self, layer: Layer) -> Next<'a> {
         if self.truncated { Next::Done(Decoded::Skipped) } else { Next::Done(Decoded::Error(layer)) }
     }
+
+    /// The decoded TCP or UDP packet, with the frame's MAC addresses and truncation.
+    fn segment(&self, src: IpAddr, dst: IpAddr, l4: L4<'a>) -> Next<'a> {
+        Next::Done(Decoded::Segment(Segment {
+            src_mac: self.src_mac,
+            dst_mac: self.dst_mac,
+            src,
+            dst,
+            l4,
+            truncated: self.truncated,
+        }))
+    }
 }
 
 /// `Next::Done(Decoded::Error(layer))`.
