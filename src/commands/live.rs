@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::capture::keylog_file::KeyLogFile;
 use crate::capture::{self, CaptureError, LiveOptions};
-use crate::cli::{ClientLabel, LiveArgs};
+use crate::cli::LiveArgs;
 use crate::commands::{
     Background, Failure, load_trackers, load_watched, new_metrics, open_events, start_list_reloader,
 };
@@ -99,15 +99,9 @@ pub fn run(args: LiveArgs, background: &dyn Background) -> Result<(), Failure> {
         cap.linktype(),
         running.listening.map_or_else(|| args.listen.to_string(), |a| a.to_string())
     );
-    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
-        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
-        .with_tracker_updates(shared_lists)
-        .with_watched_addresses(watched);
-    let pipeline = match keylog_file {
-        Some(_) => pipeline.with_keylog(KeyLog::new(KeyLogLimits::default()), false),
-        None => pipeline,
-    };
-    let pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
+    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default()).with_tracker_updates(shared_lists);
+    let keys = keylog_file.as_ref().map(|_| (KeyLog::new(KeyLogLimits::default()), false));
+    let pipeline = crate::commands::configure_pipeline(pipeline, &args.opens, &args.events, watched, keys)?;
     let event_args = &args.events;
     let stop = running.stop_flag();
     let cap = &mut cap;

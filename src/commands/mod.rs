@@ -278,13 +278,22 @@ pub fn open_events(args: &EventArgs) -> Result<Option<EventWriter>, Failure> {
     Ok(Some(EventWriter::new(out, args.events_all)))
 }
 
-/// Adds `--evidence DIR` to the pipeline: the folder is created now, so that a bad path fails
-/// before the capture starts.
-pub fn with_evidence(
+/// Applies the options `replay` and `live` share to a new pipeline: e-mail open inference,
+/// watched addresses, the key log (`complete` when it will not grow: replay) and `--evidence DIR`
+/// (the folder is created now, so that a bad path fails before the capture starts).
+pub fn configure_pipeline(
     pipeline: Pipeline,
-    events: &EventArgs,
     opens: &crate::cli::OpenArgs,
+    events: &EventArgs,
+    watched: Arc<AddressSet>,
+    keys: Option<(crate::extract::tls::keylog::KeyLog, bool)>,
 ) -> Result<Pipeline, Failure> {
+    let mut pipeline = pipeline
+        .with_opens(opens.settings(), opens.client_label == crate::cli::ClientLabel::Mac)
+        .with_watched_addresses(watched);
+    if let Some((keys, complete)) = keys {
+        pipeline = pipeline.with_keylog(keys, complete);
+    }
     let Some(dir) = &events.evidence else { return Ok(pipeline) };
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::Usage(format!("--evidence {}: cannot create the folder: {e}", dir.display())))?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::capture::{CaptureError, OfflineReader};
-use crate::cli::{ClientLabel, ReplayArgs, SummaryFormat};
+use crate::cli::{ReplayArgs, SummaryFormat};
 use crate::commands::{Background, Failure, load_trackers, load_watched, new_metrics, open_events};
 use crate::pipeline::{Limits, Pipeline};
 use crate::sink::progress::Progress;
@@ -31,14 +31,9 @@ pub fn run(args: ReplayArgs, background: &dyn Background) -> Result<(), Failure>
         eprintln!("pixelwatch: serving metrics on http://{addr}/metrics");
     }
 
-    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default())
-        .with_opens(args.opens.settings(), args.opens.client_label == ClientLabel::Mac)
-        .with_watched_addresses(watched);
-    let pipeline = match keys {
-        Some(keys) => pipeline.with_keylog(keys, true),
-        None => pipeline,
-    };
-    let mut pipeline = crate::commands::with_evidence(pipeline, &args.events, &args.opens)?;
+    let pipeline = Pipeline::new(db, metrics.clone(), events, Limits::default());
+    let keys = keys.map(|k| (k, true));
+    let mut pipeline = crate::commands::configure_pipeline(pipeline, &args.opens, &args.events, watched, keys)?;
     let started = Instant::now();
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();
     let mut failure: Option<Failure> = None;
